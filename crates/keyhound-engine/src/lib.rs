@@ -1,0 +1,560 @@
+//! keyhound's detection engine: a compiled rule set that finds secrets in `&[u8]`.
+//!
+//! Two stages, no I/O beyond an optional [`std::io::Read`] for streamed inputs:
+//! 1. **Prefilter**: every rule's keywords go into one Aho-Corasick automaton; an input with no
+//!    keyword costs one pass of it and nothing else.
+//! 2. **Confirm**: for each keyword hit, only that rule's regex runs, in a window around the hit
+//!    bounded by the pattern's maximum match length (or the enclosing line when unbounded).
+//!    Regexes compile on a rule's first hit. Candidates then pass offline validators (checksums,
+//!    JWT structure), an entropy floor and the placeholder filter.
+//!
+//! Long base64 runs are decoded and scanned once more (one level deep); their findings point at
+//! the encoded span.
+
+mod base64_runs;
+mod location;
+mod prefilter;
+mod stream;
+pub mod validate;
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use keyhound_rules::{Confidence, LoadedRule, Rule, RuleSet};
+use regex_automata::meta;
+use regex_automata::util::syntax;
+
+pub use location::{Position, Span};
+pub use stream::{STREAM_CHUNK, STREAM_OVERLAP};
+
+/// Unbounded patterns search the enclosing line, at most this far either side of the keyword.
+const UNBOUNDED_REACH: usize = 4096;
+/// Patterns longer than this are treated as unbounded (line windows).
+const MAX_WINDOW: usize = 256 * 1024;
+
+/// A rule set that could not be turned into an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The keyword automaton could not be built.
+    #[error("cannot build the keyword prefilter: {0}")]
+    Prefilter(String),
+    /// A rule's pattern does not compile.
+    #[error("{origin}: rule `{rule_id}`: pattern does not compile: {message}")]
+    Pattern {
+        /// The rules file.
+        origin: String,
+        /// The rule.
+        rule_id: String,
+        /// The compiler's message.
+        message: String,
+    },
+}
+
+/// Engine-wide options.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Decode base64 runs of at least [`EngineOptions::base64_min_len`] bytes and scan them.
+    pub decode_base64: bool,
+    /// The shortest base64 run that is decoded.
+    pub base64_min_len: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            decode_base64: true,
+            base64_min_len: 32,
+        }
+    }
+}
+
+struct Compiled {
+    regex: meta::Regex,
+    secret_group: Option<usize>,
+    max_len: Option<usize>,
+}
+
+struct CompiledRule {
+    loaded: LoadedRule,
+    stopwords: Vec<Vec<u8>>,
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+impl CompiledRule {
+    fn compiled(&self) -> &Result<Compiled, String> {
+        self.compiled
+            .get_or_init(|| compile(&self.loaded.rule.pattern))
+    }
+}
+
+fn compile(pattern: &str) -> Result<Compiled, String> {
+    let config = syntax::Config::new().unicode(false).utf8(false);
+    let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
+    let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
+    let regex = meta::Regex::builder()
+        .configure(meta::Config::new().utf8_empty(false))
+        .build_from_hir(&hir)
+        .map_err(|e| e.to_string())?;
+    let secret_group = regex
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "secret");
+    Ok(Compiled {
+        regex,
+        secret_group,
+        max_len,
+    })
+}
+
+/// One confirmed secret in an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Byte range of the secret in the input (of the encoded run when `decoded`).
+    pub span: Range<usize>,
+    /// Start and end positions of `span`.
+    pub location: Span,
+    /// The secret value (decoded when `decoded`).
+    pub secret: Vec<u8>,
+    /// Whether the secret was found inside a decoded base64 run.
+    pub decoded: bool,
+}
+
+/// Counters of the work one scan did; they show which stage a cost comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Bytes passed through the prefilter.
+    pub bytes: u64,
+    /// Keyword occurrences found by the prefilter.
+    pub keyword_hits: u64,
+    /// Regex searches run (one per merged window).
+    pub regex_runs: u64,
+    /// Regex matches rejected by validators, entropy or placeholder filters.
+    pub rejected: u64,
+    /// Base64 runs decoded and rescanned.
+    pub decoded_runs: u64,
+}
+
+impl ScanStats {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &ScanStats) {
+        self.bytes += other.bytes;
+        self.keyword_hits += other.keyword_hits;
+        self.regex_runs += other.regex_runs;
+        self.rejected += other.rejected;
+        self.decoded_runs += other.decoded_runs;
+    }
+}
+
+/// Per-thread buffers reused across scans.
+#[derive(Default)]
+pub struct Scratch {
+    keyword_hits: Vec<prefilter::Hit>,
+    hits: Vec<(u32, usize, usize)>,
+    windows: Vec<Range<usize>>,
+    decoded: Vec<u8>,
+    nested: Vec<RawMatch>,
+}
+
+#[derive(Debug, Clone)]
+struct RawMatch {
+    rule: u32,
+    /// Where the whole regex match (or the decoded run) starts; streaming defers on it.
+    anchor: usize,
+    span: Range<usize>,
+    secret: Range<usize>,
+    decoded_secret: Option<Vec<u8>>,
+}
+
+/// A compiled rule set.
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    prefilter: Option<prefilter::Prefilter>,
+    keyword_lens: Vec<usize>,
+    keyword_rules: Vec<Vec<u32>>,
+    unkeyed: Vec<u32>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Builds the prefilter over all keywords; patterns compile lazily on first use.
+    pub fn new(rules: &RuleSet, options: EngineOptions) -> Result<Self, EngineError> {
+        let mut keywords: Vec<&str> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut unkeyed = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for (i, loaded) in rules.rules().iter().enumerate() {
+            let rule_index = i as u32;
+            if loaded.rule.keywords.is_empty() {
+                unkeyed.push(rule_index);
+            }
+            for keyword in &loaded.rule.keywords {
+                let slot = *index.entry(keyword.as_str()).or_insert_with(|| {
+                    keywords.push(keyword.as_str());
+                    keyword_rules.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if !keyword_rules[slot].contains(&rule_index) {
+                    keyword_rules[slot].push(rule_index);
+                }
+            }
+        }
+        let prefilter = if keywords.is_empty() {
+            None
+        } else {
+            Some(prefilter::Prefilter::new(&keywords).map_err(EngineError::Prefilter)?)
+        };
+        let rules = rules
+            .rules()
+            .iter()
+            .map(|loaded| CompiledRule {
+                stopwords: loaded
+                    .rule
+                    .stopwords
+                    .iter()
+                    .map(|w| w.to_ascii_lowercase().into_bytes())
+                    .collect(),
+                loaded: loaded.clone(),
+                compiled: OnceLock::new(),
+            })
+            .collect();
+        Ok(Self {
+            rules,
+            keyword_lens: keywords.iter().map(|k| k.len()).collect(),
+            prefilter,
+            keyword_rules,
+            unkeyed,
+            options,
+        })
+    }
+
+    /// The number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The rule at `index` (as in [`Match::rule`]).
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].loaded.rule
+    }
+
+    /// The rule at `index` with the file it came from.
+    pub fn loaded_rule(&self, index: usize) -> &LoadedRule {
+        &self.rules[index].loaded
+    }
+
+    /// How many rules have compiled their pattern so far (patterns compile on first hit).
+    pub fn compiled_rules(&self) -> usize {
+        self.rules
+            .iter()
+            .filter(|r| r.compiled.get().is_some())
+            .count()
+    }
+
+    /// How many rules have no keyword and so run on every input.
+    pub fn unkeyed_rules(&self) -> usize {
+        self.unkeyed.len()
+    }
+
+    /// Compiles every pattern now (for `rules check`); returns the ones that fail.
+    pub fn compile_all(&self) -> Vec<EngineError> {
+        self.rules
+            .iter()
+            .filter_map(|r| match r.compiled() {
+                Ok(_) => None,
+                Err(message) => Some(EngineError::Pattern {
+                    origin: r.loaded.origin.clone(),
+                    rule_id: r.loaded.rule.id.clone(),
+                    message: message.clone(),
+                }),
+            })
+            .collect()
+    }
+
+    /// Finds every secret in `haystack`, sorted by position, located by line and column.
+    pub fn scan(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+    ) -> Vec<Match> {
+        let mut raw = Vec::new();
+        self.scan_raw(haystack, scratch, stats, 0, &mut raw);
+        let mut locator = location::Locator::new(haystack);
+        raw.into_iter()
+            .map(|m| Match {
+                rule: m.rule as usize,
+                location: locator.span(m.span.clone()),
+                span: m.span,
+                decoded: m.decoded_secret.is_some(),
+                secret: m
+                    .decoded_secret
+                    .unwrap_or_else(|| haystack[m.secret].to_vec()),
+            })
+            .collect()
+    }
+
+    fn scan_raw(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        depth: u8,
+        out: &mut Vec<RawMatch>,
+    ) {
+        stats.bytes += haystack.len() as u64;
+        let start_len = out.len();
+        scratch.hits.clear();
+        if let Some(prefilter) = &self.prefilter {
+            scratch.keyword_hits.clear();
+            prefilter.find_all(haystack, &mut scratch.keyword_hits);
+            stats.keyword_hits += scratch.keyword_hits.len() as u64;
+            for &(keyword, end) in &scratch.keyword_hits {
+                let start = end - self.keyword_lens[keyword as usize];
+                for &rule in &self.keyword_rules[keyword as usize] {
+                    scratch.hits.push((rule, start, end));
+                }
+            }
+        }
+        for &rule in &self.unkeyed {
+            scratch.hits.push((rule, 0, haystack.len()));
+        }
+        scratch.hits.sort_unstable();
+        let mut i = 0;
+        while i < scratch.hits.len() {
+            let rule_index = scratch.hits[i].0;
+            let mut j = i;
+            while j < scratch.hits.len() && scratch.hits[j].0 == rule_index {
+                j += 1;
+            }
+            let rule = &self.rules[rule_index as usize];
+            if let Ok(compiled) = rule.compiled() {
+                scratch.windows.clear();
+                let unkeyed = rule.loaded.rule.keywords.is_empty();
+                for &(_, ks, ke) in &scratch.hits[i..j] {
+                    let window = if unkeyed {
+                        0..haystack.len()
+                    } else {
+                        window(haystack, ks, ke, compiled.max_len)
+                    };
+                    match scratch.windows.last_mut() {
+                        Some(last) if window.start <= last.end => {
+                            last.end = last.end.max(window.end);
+                        }
+                        _ => scratch.windows.push(window),
+                    }
+                }
+                for w in &scratch.windows {
+                    stats.regex_runs += 1;
+                    self.confirm(rule_index, rule, compiled, haystack, w.clone(), stats, out);
+                }
+            }
+            i = j;
+        }
+        if depth == 0 && self.options.decode_base64 {
+            self.scan_decoded(haystack, scratch, stats, out);
+        }
+        resolve_overlaps(&self.rules, &mut out[start_len..]);
+        out.retain(|m| m.rule != u32::MAX);
+        out[start_len..].sort_by_key(|m| (m.span.start, m.span.end, m.rule));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn confirm(
+        &self,
+        rule_index: u32,
+        rule: &CompiledRule,
+        compiled: &Compiled,
+        haystack: &[u8],
+        window: Range<usize>,
+        stats: &mut ScanStats,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let input = regex_automata::Input::new(haystack).range(window);
+        for caps in compiled.regex.captures_iter(input) {
+            let Some(whole) = caps.get_match() else {
+                continue;
+            };
+            let secret = compiled
+                .secret_group
+                .and_then(|g| caps.get_group(g))
+                .map_or(whole.range(), |s| s.range());
+            if secret.is_empty() || !self.accepts(rule, &haystack[secret.clone()]) {
+                stats.rejected += 1;
+                continue;
+            }
+            out.push(RawMatch {
+                rule: rule_index,
+                anchor: whole.start(),
+                span: secret.clone(),
+                secret,
+                decoded_secret: None,
+            });
+        }
+    }
+
+    fn accepts(&self, rule: &CompiledRule, secret: &[u8]) -> bool {
+        let spec = &rule.loaded.rule;
+        if spec.filter_placeholders && validate::is_placeholder(secret) {
+            return false;
+        }
+        if rule
+            .stopwords
+            .iter()
+            .any(|w| validate::contains_ignore_ascii_case(secret, w))
+        {
+            return false;
+        }
+        if let Some(min) = spec.min_entropy
+            && validate::shannon_entropy(secret) < min
+        {
+            return false;
+        }
+        spec.validate.iter().all(|&v| validate::passes(v, secret))
+    }
+
+    fn scan_decoded(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let mut decoded = std::mem::take(&mut scratch.decoded);
+        let mut nested = std::mem::take(&mut scratch.nested);
+        for run in base64_runs::find(haystack, self.options.base64_min_len) {
+            if !base64_runs::decode_text(&haystack[run.clone()], &mut decoded) {
+                continue;
+            }
+            stats.decoded_runs += 1;
+            nested.clear();
+            self.scan_raw(&decoded, scratch, stats, 1, &mut nested);
+            for m in nested.drain(..) {
+                out.push(RawMatch {
+                    rule: m.rule,
+                    anchor: run.start,
+                    span: run.clone(),
+                    secret: run.clone(),
+                    decoded_secret: Some(decoded[m.secret].to_vec()),
+                });
+            }
+        }
+        scratch.decoded = decoded;
+        scratch.nested = nested;
+    }
+
+    /// Scans a stream in overlapping chunks so memory stays bounded whatever the input size.
+    /// `on_match` receives each match (absolute offsets and positions) with the chunk it was
+    /// found in and the chunk's absolute offset, for cutting snippets.
+    pub fn scan_stream(
+        &self,
+        reader: &mut dyn std::io::Read,
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        on_match: &mut dyn FnMut(Match, &[u8], usize),
+    ) -> std::io::Result<()> {
+        stream::scan(self, reader, scratch, stats, on_match)
+    }
+}
+
+/// The window in which a match containing the keyword at `ks..ke` must lie.
+fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Range<usize> {
+    match max_len {
+        Some(len) => ke.saturating_sub(len)..ks.saturating_add(len).min(haystack.len()),
+        None => {
+            let lo = ks.saturating_sub(UNBOUNDED_REACH);
+            let start = memchr::memrchr(b'\n', &haystack[lo..ks]).map_or(lo, |p| lo + p + 1);
+            let hi = ke.saturating_add(UNBOUNDED_REACH).min(haystack.len());
+            let end = memchr::memchr(b'\n', &haystack[ke..hi]).map_or(hi, |p| ke + p);
+            start..end
+        }
+    }
+}
+
+/// Drops low-confidence matches whose secret overlaps a more confident match, and exact
+/// duplicates of one rule (a decoded run that repeats a plain finding). Dropped entries are
+/// marked with `rule = u32::MAX`.
+fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
+    let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
+    let n = matches.len();
+    if n < 2 {
+        return;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| matches[i].span.start);
+    for a in 0..n {
+        let ia = order[a];
+        for &ib in &order[a + 1..] {
+            if matches[ib].span.start >= matches[ia].span.end {
+                break;
+            }
+            if matches[ia].rule == u32::MAX || matches[ib].rule == u32::MAX {
+                continue;
+            }
+            let (ca, cb) = (confidence(&matches[ia]), confidence(&matches[ib]));
+            let same = matches[ia].rule == matches[ib].rule
+                && matches[ia].span == matches[ib].span
+                && matches[ia].decoded_secret == matches[ib].decoded_secret;
+            if same {
+                matches[ib].rule = u32::MAX;
+            } else if ca == Confidence::Low && cb > Confidence::Low {
+                matches[ia].rule = u32::MAX;
+            } else if cb == Confidence::Low && ca > Confidence::Low {
+                matches[ib].rule = u32::MAX;
+            }
+        }
+    }
+}
+
+/// The outcome of running one rule's examples through the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule.
+    pub rule_id: String,
+    /// Where the rule was defined.
+    pub origin: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Engine {
+    /// Runs every rule's examples and negative examples through this engine: each example must
+    /// yield a match of its rule, no negative example may.
+    pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        let mut scratch = Scratch::default();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let spec = &rule.loaded.rule;
+            let fail = |message: String| ExampleFailure {
+                rule_id: spec.id.clone(),
+                origin: rule.loaded.origin.clone(),
+                message,
+            };
+            if let Err(message) = rule.compiled() {
+                failures.push(fail(format!("pattern does not compile: {message}")));
+                continue;
+            }
+            let mut stats = ScanStats::default();
+            for example in &spec.examples {
+                let found = self.scan(example.as_bytes(), &mut scratch, &mut stats);
+                if !found.iter().any(|m| m.rule == index) {
+                    failures.push(fail(format!("example does not match: {example:?}")));
+                }
+                if !spec.keywords.is_empty()
+                    && !spec.keywords.iter().any(|k| example.contains(k.as_str()))
+                {
+                    failures.push(fail(format!(
+                        "example contains none of the keywords: {example:?}"
+                    )));
+                }
+            }
+            for example in &spec.negative_examples {
+                let found = self.scan(example.as_bytes(), &mut scratch, &mut stats);
+                if found.iter().any(|m| m.rule == index) {
+                    failures.push(fail(format!("negative example matches: {example:?}")));
+                }
+            }
+        }
+        failures
+    }
+}

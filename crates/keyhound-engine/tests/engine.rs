@@ -1,0 +1,152 @@
+//! Integration tests of the engine with the built-in rules.
+
+mod common;
+
+use base64::Engine as _;
+use common::{builtin_engine, github_token, random_string, scan};
+
+#[test]
+fn every_builtin_rule_compiles_and_its_examples_hold() {
+    let engine = builtin_engine();
+    assert!(
+        engine.rule_count() >= 150,
+        "only {} rules",
+        engine.rule_count()
+    );
+    let compile_errors = engine.compile_all();
+    assert!(compile_errors.is_empty(), "{compile_errors:#?}");
+    let failures = engine.check_examples();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn input_without_keywords_runs_no_regex_and_compiles_nothing() {
+    let engine = builtin_engine();
+    let text =
+        "fn main() {\n    let total = items.iter().map(|i| i.price).sum::<u64>();\n}\n".repeat(500);
+    let (matches, stats) = scan(&engine, &text);
+    assert!(matches.is_empty());
+    assert_eq!(stats.keyword_hits, 0);
+    assert_eq!(stats.regex_runs, engine.unkeyed_rules() as u64);
+    assert_eq!(engine.compiled_rules(), engine.unkeyed_rules());
+}
+
+#[test]
+fn a_keyword_compiles_only_its_rules() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 7);
+    let (matches, stats) = scan(&engine, &format!("token = \"{token}\"\n"));
+    assert!(
+        matches
+            .iter()
+            .any(|(id, m)| id == "github.pat.classic" && m.secret == token.as_bytes()),
+        "{matches:?}"
+    );
+    assert!(stats.regex_runs >= 1);
+    assert!(
+        engine.compiled_rules() < engine.rule_count() / 4,
+        "{} compiled",
+        engine.compiled_rules()
+    );
+}
+
+#[test]
+fn github_token_with_wrong_checksum_is_rejected() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 11);
+    let mut broken = token.clone().into_bytes();
+    broken[8] = if broken[8] == b'A' { b'B' } else { b'A' };
+    let broken = String::from_utf8(broken).unwrap();
+    let (matches, _) = scan(&engine, &format!("GH_TOKEN={broken}\n"));
+    assert!(
+        !matches.iter().any(|(id, _)| id.starts_with("github.")),
+        "{matches:?}"
+    );
+}
+
+#[test]
+fn documentation_examples_and_placeholders_are_not_findings() {
+    let engine = builtin_engine();
+    let text = "\
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+SLACK_BOT_TOKEN=xoxb-your-token-here
+token: ${{ secrets.GITHUB_TOKEN }}
+api_key = \"<your-key>\"
+password = \"changeme\"
+";
+    let (matches, _) = scan(&engine, text);
+    assert!(matches.is_empty(), "{matches:?}");
+}
+
+#[test]
+fn positions_are_one_based_lines_and_columns() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 3);
+    let text = format!("line one\n  export GITHUB_TOKEN={token}\n");
+    let (matches, _) = scan(&engine, &text);
+    let (_, m) = matches
+        .iter()
+        .find(|(id, _)| id == "github.pat.classic")
+        .expect("found");
+    assert_eq!((m.location.start.line, m.location.start.column), (2, 23));
+    assert_eq!(
+        (m.location.end.line, m.location.end.column),
+        (2, 23 + token.len())
+    );
+    assert_eq!(&text[m.span.clone()], token);
+}
+
+#[test]
+fn secrets_far_into_a_large_input_and_at_its_edges_are_found() {
+    let engine = builtin_engine();
+    let first = github_token("ghp_", 100);
+    let last = github_token("gho_", 101);
+    let filler = "let value = compute(input, options); // ordinary code\n".repeat(40_000);
+    let text = format!("{first}\n{filler}{last}");
+    let (matches, _) = scan(&engine, &text);
+    let secrets: Vec<&[u8]> = matches.iter().map(|(_, m)| m.secret.as_slice()).collect();
+    assert!(
+        secrets.contains(&first.as_bytes()) && secrets.contains(&last.as_bytes()),
+        "{matches:?}"
+    );
+}
+
+#[test]
+fn base64_encoded_secrets_are_found_at_the_encoded_span() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 21);
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("GITHUB_TOKEN={token}\n"));
+    let text = format!("data:\n  config: {encoded}\n");
+    let (matches, stats) = scan(&engine, &text);
+    assert!(stats.decoded_runs >= 1);
+    let (_, m) = matches
+        .iter()
+        .find(|(id, _)| id == "github.pat.classic")
+        .expect("decoded token found");
+    assert!(m.decoded);
+    assert_eq!(m.secret, token.as_bytes());
+    assert_eq!(&text[m.span.clone()], encoded);
+}
+
+#[test]
+fn a_provider_rule_wins_over_a_generic_rule_on_the_same_secret() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 5);
+    let (matches, _) = scan(&engine, &format!("api_token = \"{token}\"\n"));
+    let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["github.pat.classic"]);
+}
+
+#[test]
+fn random_text_of_token_alphabets_yields_nothing() {
+    let engine = builtin_engine();
+    let noise = random_string(
+        9,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \n",
+        200_000,
+    );
+    let (matches, _) = scan(&engine, &noise);
+    assert!(matches.is_empty(), "{:?}", &matches[..matches.len().min(5)]);
+}
