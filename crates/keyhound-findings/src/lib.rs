@@ -1,0 +1,200 @@
+//! keyhound's finding model.
+//!
+//! A [`Finding`] is one secret value found by one rule, with every place it occurs. Its identity
+//! is a keyed hash of (rule id, secret), never a line number, so it survives edits and moves and
+//! serves as SARIF `partialFingerprints`, baseline key and dedup key. Each finding lists the
+//! OWASP Non-Human Identities Top 10 (2025) risks that hold for it, each with its reason.
+
+mod nhi;
+mod redact;
+
+use std::collections::HashMap;
+
+use keyhound_rules::Rule;
+use serde::Serialize;
+
+pub use nhi::{Environment, NhiRisk, environment_of, map_nhi};
+pub use redact::redact;
+
+/// The key of the fingerprint hash: fixed, so fingerprints are stable across runs and machines,
+/// and keyed, so a fingerprint is no plain hash of a secret.
+const FINGERPRINT_KEY: [u8; 32] = *b"keyhound.fingerprint.v1.00000000";
+
+/// The stable identity of a (rule, secret) pair: 32 hex digits.
+pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
+    let mut hasher = blake3::Hasher::new_keyed(&FINGERPRINT_KEY);
+    hasher.update(rule_id.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(secret);
+    let hash = hasher.finalize();
+    hash.to_hex()[..32].to_string()
+}
+
+/// The text around a secret on its line, split so that reporters can redact the middle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snippet {
+    /// Text before the secret on its first line.
+    pub before: String,
+    /// The matched text as it stands in the input (the encoded run for decoded secrets).
+    pub matched: String,
+    /// Text after the secret on its last line.
+    pub after: String,
+}
+
+/// How much of a line around the secret a snippet keeps, each side.
+const SNIPPET_REACH: usize = 80;
+
+impl Snippet {
+    /// Cuts the snippet of `span` out of `haystack`: the rest of its lines, at most
+    /// [`SNIPPET_REACH`] bytes each side, lossily decoded as UTF-8.
+    pub fn from_haystack(haystack: &[u8], span: std::ops::Range<usize>) -> Self {
+        let line_start = haystack[..span.start]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+            .max(span.start.saturating_sub(SNIPPET_REACH));
+        let line_end = haystack[span.end..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(haystack.len(), |p| span.end + p)
+            .min(span.end + SNIPPET_REACH);
+        let text = |r: std::ops::Range<usize>| String::from_utf8_lossy(&haystack[r]).into_owned();
+        Snippet {
+            before: text(line_start..span.start),
+            matched: text(span.clone()),
+            after: text(span.end..line_end),
+        }
+    }
+}
+
+/// One place a secret occurs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Occurrence {
+    /// Path relative to the scan root as given (`-` for stdin).
+    pub path: String,
+    /// 1-based line of the secret's first character.
+    pub line: usize,
+    /// 1-based column of the secret's first character (in characters).
+    pub column: usize,
+    /// 1-based line of the secret's last character.
+    pub end_line: usize,
+    /// 1-based column just after the secret's last character, as in SARIF regions.
+    pub end_column: usize,
+    /// Byte offset of the secret's first byte.
+    pub offset: usize,
+    /// Whether the secret was found inside a decoded base64 run (the location is the run's).
+    pub decoded: bool,
+    /// The line around the secret.
+    #[serde(skip)]
+    pub snippet: Snippet,
+}
+
+/// One secret value found by one rule, with all its occurrences.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The rule's stable id.
+    pub rule_id: String,
+    /// The rule's name.
+    pub rule_name: String,
+    /// Index of the rule in the engine, for reporters that need the full rule.
+    #[serde(skip)]
+    pub rule_index: usize,
+    /// Keyed hash of (rule id, secret).
+    pub fingerprint: String,
+    /// The secret (lossy UTF-8); reporters print it only when asked.
+    #[serde(skip)]
+    pub secret: String,
+    /// Every occurrence, sorted by path and position.
+    pub occurrences: Vec<Occurrence>,
+    /// OWASP NHI Top 10 risks that hold, with reasons.
+    pub nhi: Vec<NhiRisk>,
+}
+
+impl Finding {
+    /// The first occurrence (findings always have one).
+    pub fn primary(&self) -> &Occurrence {
+        &self.occurrences[0]
+    }
+}
+
+/// Accumulates matches into findings keyed by fingerprint.
+#[derive(Debug, Default)]
+pub struct FindingSet {
+    by_fingerprint: HashMap<String, Finding>,
+}
+
+impl FindingSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `rule` found `secret` at `occurrence`.
+    pub fn add(&mut self, rule_index: usize, rule: &Rule, secret: &[u8], occurrence: Occurrence) {
+        let fingerprint = fingerprint(&rule.id, secret);
+        let finding = self
+            .by_fingerprint
+            .entry(fingerprint.clone())
+            .or_insert_with(|| Finding {
+                rule_id: rule.id.clone(),
+                rule_name: rule.name.clone(),
+                rule_index,
+                fingerprint,
+                secret: String::from_utf8_lossy(secret).into_owned(),
+                occurrences: Vec::new(),
+                nhi: Vec::new(),
+            });
+        finding.occurrences.push(occurrence);
+    }
+
+    /// Sorts and dedups occurrences, maps NHI risks, and returns findings ordered by their first
+    /// occurrence. `rule_of` gives the rule for a finding's rule index.
+    pub fn finish<'r>(self, rule_of: impl Fn(usize) -> &'r Rule) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .by_fingerprint
+            .into_values()
+            .map(|mut f| {
+                f.occurrences.sort_by(|a, b| {
+                    (&a.path, a.line, a.column, a.offset)
+                        .cmp(&(&b.path, b.line, b.column, b.offset))
+                });
+                f.occurrences
+                    .dedup_by(|a, b| a.path == b.path && a.offset == b.offset);
+                f.nhi = map_nhi(rule_of(f.rule_index), &f);
+                f
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            let (pa, pb) = (a.primary(), b.primary());
+            (&pa.path, pa.line, pa.column, &a.rule_id)
+                .cmp(&(&pb.path, pb.line, pb.column, &b.rule_id))
+        });
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_rule_and_secret_only() {
+        let a = fingerprint("github.pat.classic", b"ghp_a");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, fingerprint("github.pat.classic", b"ghp_a"));
+        assert_ne!(a, fingerprint("github.pat.classic", b"ghp_b"));
+        assert_ne!(a, fingerprint("github.oauth", b"ghp_a"));
+        // The separator keeps (id, secret) pairs from colliding by concatenation.
+        assert_ne!(fingerprint("ab", b"c"), fingerprint("a", b"bc"));
+    }
+
+    #[test]
+    fn snippet_keeps_the_line_around_the_secret() {
+        let text = b"first\nkey = SECRET1 # note\nlast";
+        let start = 12;
+        let snippet = Snippet::from_haystack(text, start..start + 7);
+        assert_eq!(snippet.before, "key = ");
+        assert_eq!(snippet.matched, "SECRET1");
+        assert_eq!(snippet.after, " # note");
+    }
+}

@@ -1,0 +1,361 @@
+//! Mapping findings to the OWASP Non-Human Identities Top 10 (2025).
+
+use std::collections::BTreeSet;
+
+use keyhound_rules::{Kind, Lifetime, Privilege, Rule};
+use serde::Serialize;
+
+use crate::Finding;
+
+/// One OWASP NHI Top 10 risk that holds for a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NhiRisk {
+    /// The risk id, `NHI1` to `NHI10`.
+    pub id: &'static str,
+    /// The risk's title.
+    pub name: &'static str,
+    /// Why it holds for this finding.
+    pub reason: String,
+}
+
+fn risk(id: &'static str, name: &'static str, reason: String) -> NhiRisk {
+    NhiRisk { id, name, reason }
+}
+
+/// The deployment environment a path belongs to, judged by its components and file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Environment {
+    /// Production.
+    Production,
+    /// Staging, pre-production, UAT.
+    Staging,
+    /// Development and local setups.
+    Development,
+    /// Tests, fixtures, QA.
+    Test,
+}
+
+impl Environment {
+    fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+            Environment::Development => "development",
+            Environment::Test => "test",
+        }
+    }
+}
+
+/// The environment named by `path`'s words (split on `/`, `.`, `_`, `-`), if any.
+pub fn environment_of(path: &str) -> Option<Environment> {
+    path.split(['/', '\\', '.', '_', '-'])
+        .filter(|w| !w.is_empty())
+        .find_map(|word| match word.to_ascii_lowercase().as_str() {
+            "prod" | "production" | "prd" | "live" => Some(Environment::Production),
+            "staging" | "stage" | "stg" | "preprod" | "uat" => Some(Environment::Staging),
+            "dev" | "development" | "local" | "sandbox" => Some(Environment::Development),
+            "test" | "tests" | "testing" | "spec" | "specs" | "qa" | "fixtures" | "fixture"
+            | "testdata" | "__tests__" => Some(Environment::Test),
+            _ => None,
+        })
+}
+
+/// Whether `path` is CI/CD or deployment configuration.
+fn is_deployment_config(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    lower.contains(".github/workflows/")
+        || lower.starts_with(".circleci/")
+        || lower.contains("/.circleci/")
+        || name == ".gitlab-ci.yml"
+        || name == "jenkinsfile"
+        || name == "azure-pipelines.yml"
+        || name == "bitbucket-pipelines.yml"
+        || name == ".travis.yml"
+        || name.ends_with(".tf")
+        || name.ends_with(".tfvars")
+        || name == "dockerfile"
+        || name.starts_with("docker-compose")
+        || lower.contains("k8s/")
+        || lower.contains("kubernetes/")
+        || lower.contains("helm/")
+        || name == "values.yaml"
+        || name == "kustomization.yaml"
+}
+
+/// Whether `path` is a personal credential store, shell history or notebook.
+fn is_personal_store(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        name,
+        ".bash_history"
+            | ".zsh_history"
+            | ".sh_history"
+            | ".history"
+            | ".netrc"
+            | "_netrc"
+            | ".git-credentials"
+            | ".pgpass"
+            | ".my.cnf"
+    ) || name.ends_with(".ipynb")
+}
+
+/// Whether `path` is an IDE or plugin configuration.
+fn is_ide_config(path: &str) -> bool {
+    path.starts_with(".vscode/")
+        || path.starts_with(".idea/")
+        || path.contains("/.vscode/")
+        || path.contains("/.idea/")
+}
+
+/// The OWASP NHI risks that hold for `finding` of `rule`, in id order.
+pub fn map_nhi(rule: &Rule, finding: &Finding) -> Vec<NhiRisk> {
+    let paths: BTreeSet<&str> = finding
+        .occurrences
+        .iter()
+        .map(|o| o.path.as_str())
+        .collect();
+    let mut risks = Vec::new();
+
+    risks.push(risk(
+        "NHI2",
+        "Secret Leakage",
+        format!(
+            "{} credential exposed in {} location(s)",
+            rule.provider,
+            finding.occurrences.len()
+        ),
+    ));
+
+    if rule.kind == Kind::ConnectionString {
+        risks.push(risk(
+            "NHI4",
+            "Insecure Authentication",
+            "password embedded in a connection string or URL".to_string(),
+        ));
+    } else if rule.kind == Kind::PrivateKey && !rule.id.contains("encrypted") {
+        risks.push(risk(
+            "NHI4",
+            "Insecure Authentication",
+            "private key stored unencrypted".to_string(),
+        ));
+    } else if rule.deprecated {
+        risks.push(risk(
+            "NHI4",
+            "Insecure Authentication",
+            "deprecated credential format".to_string(),
+        ));
+    }
+
+    if rule.privilege == Privilege::Broad {
+        risks.push(risk(
+            "NHI5",
+            "Overprivileged NHI",
+            format!("{} grants broad, account-wide access", rule.name),
+        ));
+    }
+
+    if let Some(path) = paths.iter().find(|p| is_deployment_config(p)) {
+        risks.push(risk(
+            "NHI6",
+            "Insecure Cloud Deployment Configurations",
+            format!("hard-coded in CI/CD or deployment configuration `{path}`"),
+        ));
+    }
+
+    if rule.lifetime == Lifetime::Static {
+        risks.push(risk(
+            "NHI7",
+            "Long-Lived Secrets",
+            "static credential with no built-in expiry".to_string(),
+        ));
+    }
+
+    let environments: BTreeSet<Environment> =
+        paths.iter().filter_map(|p| environment_of(p)).collect();
+    let live_in_test = finding.secret.contains("_live_")
+        && paths.iter().any(|p| {
+            matches!(
+                environment_of(p),
+                Some(Environment::Test | Environment::Development)
+            )
+        });
+    if environments.len() >= 2 {
+        let names: Vec<&str> = environments.iter().map(|e| e.as_str()).collect();
+        risks.push(risk(
+            "NHI8",
+            "Environment Isolation",
+            format!("the same credential is used in {}", names.join(", ")),
+        ));
+    } else if live_in_test {
+        risks.push(risk(
+            "NHI8",
+            "Environment Isolation",
+            "a live-mode key in a test or development path".to_string(),
+        ));
+    }
+
+    if paths.len() >= 2 {
+        risks.push(risk(
+            "NHI9",
+            "NHI Reuse",
+            format!(
+                "the same credential appears in {} distinct paths",
+                paths.len()
+            ),
+        ));
+    }
+
+    if let Some(path) = paths.iter().find(|p| is_personal_store(p)) {
+        risks.push(risk(
+            "NHI10",
+            "Human Use of NHI",
+            format!("found in a personal credential store or history `{path}`"),
+        ));
+    }
+
+    if let Some(path) = paths.iter().find(|p| is_ide_config(p)) {
+        risks.push(risk(
+            "NHI3",
+            "Vulnerable Third-Party NHI",
+            format!("third-party credential in IDE or plugin configuration `{path}`"),
+        ));
+    } else if matches!(rule.kind, Kind::Webhook | Kind::OauthSecret) {
+        risks.push(risk(
+            "NHI3",
+            "Vulnerable Third-Party NHI",
+            "credential of a third-party integration (webhook or OAuth app)".to_string(),
+        ));
+    }
+
+    risks.sort_by_key(|r| r.id[3..].parse::<u8>().unwrap_or(u8::MAX));
+    risks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Occurrence, Snippet};
+    use keyhound_rules::RuleSet;
+
+    fn rule(kind: &str, privilege: &str, lifetime: &str) -> Rule {
+        let text = format!(
+            r#"[[rule]]
+id = "acme.key"
+name = "Acme key"
+provider = "Acme"
+kind = "{kind}"
+keywords = ["acme_"]
+pattern = 'acme_[a-z]{{8}}'
+confidence = "high"
+severity = "high"
+privilege = "{privilege}"
+lifetime = "{lifetime}"
+rotation = {{ url = "https://acme.invalid", max_age_days = 30 }}
+examples = ["acme_qwertyui"]
+negative_examples = ["acme_"]
+"#
+        );
+        let mut set = RuleSet::new();
+        set.add_toml("t.toml", &text).unwrap();
+        set.rules()[0].rule.clone()
+    }
+
+    fn finding(secret: &str, paths: &[&str]) -> Finding {
+        Finding {
+            rule_id: "acme.key".into(),
+            rule_name: "Acme key".into(),
+            rule_index: 0,
+            fingerprint: String::new(),
+            secret: secret.into(),
+            occurrences: paths
+                .iter()
+                .map(|p| Occurrence {
+                    path: p.to_string(),
+                    line: 1,
+                    column: 1,
+                    end_line: 1,
+                    end_column: 2,
+                    offset: 0,
+                    decoded: false,
+                    snippet: Snippet {
+                        before: String::new(),
+                        matched: String::new(),
+                        after: String::new(),
+                    },
+                })
+                .collect(),
+            nhi: Vec::new(),
+        }
+    }
+
+    fn ids(risks: &[NhiRisk]) -> Vec<&str> {
+        risks.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn scoped_expiring_key_in_one_source_file_is_only_leakage() {
+        let r = rule("api-key", "scoped", "expiring");
+        assert_eq!(
+            ids(&map_nhi(&r, &finding("acme_x", &["src/app.py"]))),
+            ["NHI2"]
+        );
+    }
+
+    #[test]
+    fn broad_static_key_in_ci_and_prod_and_dev_maps_to_many_risks() {
+        let r = rule("api-key", "broad", "static");
+        let f = finding(
+            "acme_x",
+            &[
+                ".github/workflows/deploy.yml",
+                "config/prod.env",
+                "config/dev.env",
+            ],
+        );
+        assert_eq!(
+            ids(&map_nhi(&r, &f)),
+            ["NHI2", "NHI5", "NHI6", "NHI7", "NHI8", "NHI9"]
+        );
+    }
+
+    #[test]
+    fn live_key_in_test_path_breaks_isolation() {
+        let r = rule("api-key", "scoped", "expiring");
+        let risks = map_nhi(&r, &finding("sk_live_abc", &["tests/payments_test.py"]));
+        assert!(ids(&risks).contains(&"NHI8"), "{risks:?}");
+        let risks = map_nhi(&r, &finding("sk_test_abc", &["tests/payments_test.py"]));
+        assert!(!ids(&risks).contains(&"NHI8"));
+    }
+
+    #[test]
+    fn connection_strings_personal_stores_and_ide_configs() {
+        let conn = rule("connection-string", "scoped", "expiring");
+        let risks = map_nhi(&conn, &finding("pw", &["home/.netrc"]));
+        assert_eq!(ids(&risks), ["NHI2", "NHI4", "NHI10"]);
+        let hook = rule("webhook", "scoped", "expiring");
+        assert_eq!(
+            ids(&map_nhi(&hook, &finding("u", &["a.txt"]))),
+            ["NHI2", "NHI3"]
+        );
+        let key = rule("api-key", "scoped", "expiring");
+        assert_eq!(
+            ids(&map_nhi(&key, &finding("u", &[".vscode/settings.json"]))),
+            ["NHI2", "NHI3"]
+        );
+    }
+
+    #[test]
+    fn environments_from_path_words() {
+        assert_eq!(
+            environment_of("deploy/prod/app.yaml"),
+            Some(Environment::Production)
+        );
+        assert_eq!(environment_of(".env.staging"), Some(Environment::Staging));
+        assert_eq!(
+            environment_of("src/__tests__/x.js"),
+            Some(Environment::Test)
+        );
+        assert_eq!(environment_of("src/product.rs"), None);
+    }
+}
