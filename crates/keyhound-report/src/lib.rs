@@ -1,0 +1,190 @@
+//! keyhound's report writers: human, JSON, JSONL and SARIF 2.1.0.
+//!
+//! The scanner hands over a [`Report`]: the findings of a scan, a way to look up each finding's
+//! rule, the scan's [`ScanSummary`] and whether secrets may be shown. [`write`] renders it in one
+//! of the [`Format`]s:
+//!
+//! - [`Format::Human`]: one block per finding (severity, rule, every occurrence with its line,
+//!   fingerprint, OWASP NHI risks, rotation runbook) and a summary line; coloured on request.
+//! - [`Format::Json`]: one document, `{"version":1,"tool":…,"findings":[…],"summary":…}`.
+//! - [`Format::Jsonl`]: one finding object per line and nothing else.
+//! - [`Format::Sarif`]: SARIF 2.1.0 for code scanning, one result per occurrence, each rule with
+//!   its `security-severity`, NHI tags and a rotation runbook in its help.
+//!
+//! No format prints a secret unless [`Report::show_secrets`] is set: human output and SARIF
+//! messages carry the redacted form of [`keyhound_findings::redact`], JSON has no `secret` key.
+//! Text taken from scanned files (snippets, paths) has its control and bidirectional-override
+//! characters escaped in human output, so a scanned file cannot drive the terminal.
+
+mod human;
+mod json;
+mod sarif;
+mod text;
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+use std::time::Duration;
+
+use keyhound_findings::Finding;
+use keyhound_rules::Rule;
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// Readable blocks for terminals, optionally coloured.
+    #[default]
+    Human,
+    /// One JSON document with every finding and the scan summary.
+    Json,
+    /// One JSON finding object per line, nothing else.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+impl Format {
+    /// Every format, in the order of their names in help texts.
+    pub const ALL: [Format; 4] = [Format::Human, Format::Json, Format::Jsonl, Format::Sarif];
+
+    /// The lowercase name used on the command line: `human`, `json`, `jsonl` or `sarif`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Sarif => "sarif",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A format name that is none of `human`, `json`, `jsonl`, `sarif`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report format `{name}` (expected one of: human, json, jsonl, sarif)")]
+pub struct ParseFormatError {
+    /// The name that was given.
+    pub name: String,
+}
+
+impl FromStr for Format {
+    type Err = ParseFormatError;
+
+    /// Parses a format name, ignoring ASCII case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ParseFormatError {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// What a scan did besides finding secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// Files (and blobs, and stdin) whose content was scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Files skipped (binary, too large, excluded).
+    pub files_skipped: u64,
+    /// Errors met along the way (unreadable files and the like), one message each.
+    pub errors: Vec<String>,
+    /// How long the scan took.
+    pub duration: Duration,
+}
+
+/// Everything a writer needs: the findings, their rules, the summary and the options.
+pub struct Report<'a> {
+    /// The findings, in the order to report them (each with at least one occurrence).
+    pub findings: &'a [Finding],
+    /// The rule of a finding's [`Finding::rule_index`].
+    pub rule: &'a dyn Fn(usize) -> &'a Rule,
+    /// What the scan did.
+    pub summary: &'a ScanSummary,
+    /// Print secrets in full instead of redacted.
+    pub show_secrets: bool,
+    /// The version of keyhound that made the report.
+    pub tool_version: &'a str,
+}
+
+impl Report<'_> {
+    /// The rule of `finding`.
+    fn rule_of(&self, finding: &Finding) -> &Rule {
+        (self.rule)(finding.rule_index)
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A finding's Debug shows its secret: list how many there are instead.
+        f.debug_struct("Report")
+            .field("findings", &self.findings.len())
+            .field("summary", &self.summary)
+            .field("show_secrets", &self.show_secrets)
+            .field("tool_version", &self.tool_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing to the output failed (a closed pipe, a full disk).
+    #[error("write error")]
+    Io(#[from] std::io::Error),
+    /// The report could not be serialized as JSON.
+    #[error("cannot serialize the report as JSON")]
+    Serialize(#[source] serde_json::Error),
+    /// A finding has no occurrence, so it has no location to report.
+    #[error("finding {fingerprint} of rule `{rule_id}` has no occurrence")]
+    EmptyFinding {
+        /// The finding's rule.
+        rule_id: String,
+        /// The finding's fingerprint.
+        fingerprint: String,
+    },
+}
+
+impl From<serde_json::Error> for ReportError {
+    fn from(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            // Keep the I/O error itself in the chain, so callers can spot a broken pipe.
+            ReportError::Io(e.into())
+        } else {
+            ReportError::Serialize(e)
+        }
+    }
+}
+
+/// Writes `report` to `out` in `format`.
+///
+/// `color` applies to [`Format::Human`] only: the caller decides it (terminal, `NO_COLOR`,
+/// `--color`). Nothing is written if a finding has no occurrence. The output is not flushed.
+pub fn write(
+    format: Format,
+    report: &Report<'_>,
+    out: &mut dyn Write,
+    color: bool,
+) -> Result<(), ReportError> {
+    if let Some(f) = report.findings.iter().find(|f| f.occurrences.is_empty()) {
+        return Err(ReportError::EmptyFinding {
+            rule_id: f.rule_id.clone(),
+            fingerprint: f.fingerprint.clone(),
+        });
+    }
+    match format {
+        Format::Human => human::write(report, out, color)?,
+        Format::Json => json::write_document(report, out)?,
+        Format::Jsonl => json::write_lines(report, out)?,
+        Format::Sarif => sarif::write(report, out)?,
+    }
+    Ok(())
+}

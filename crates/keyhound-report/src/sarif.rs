@@ -1,0 +1,431 @@
+//! The SARIF 2.1.0 format, built with `serde-sarif`'s types.
+//!
+//! One run; `tool.driver.rules` holds one reporting descriptor per rule that has findings
+//! (sorted by id), and `results` one result per occurrence, in the order of the findings.
+//! GitHub code scanning's requirements are met: relative `uri` under `%SRCROOT%`, full regions,
+//! `security-severity`, `partialFingerprints` from the finding's keyed hash.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use keyhound_findings::{Finding, Occurrence, redact};
+use keyhound_rules::{Confidence, Rule, Severity};
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result,
+    ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+
+use crate::text::{kind_noun, pascal_case, rule_nhi};
+use crate::{Report, ReportError};
+
+/// The `$schema` of the log.
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// Where keyhound is documented.
+const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+/// The `partialFingerprints` key of the finding's fingerprint (the keyed hash of rule and secret);
+/// the version follows the fingerprint's hash key.
+const FINGERPRINT_KEY: &str = "keyhound/v1";
+/// The `partialFingerprints` key that tells a finding's occurrences apart: the path and the
+/// occurrence's rank among the finding's occurrences in that path, never a line number, so it
+/// survives edits. Without it, code scanning would merge every occurrence of one secret into
+/// one alert, as they share the finding's fingerprint.
+const LOCATION_KEY: &str = "keyhound/location/v1";
+/// The base id relative paths resolve against.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// SARIF `security-severity`, a CVSS-like score as a string, as GitHub expects.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+/// SARIF `precision` of a rule's confidence.
+fn precision(confidence: Confidence) -> &'static str {
+    match confidence {
+        Confidence::High => "high",
+        Confidence::Medium => "medium",
+        Confidence::Low => "low",
+    }
+}
+
+/// The result level of a severity.
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+fn level_name(severity: Severity) -> &'static str {
+    match level(severity) {
+        ResultLevel::Error => "error",
+        ResultLevel::Warning => "warning",
+        ResultLevel::Note => "note",
+        ResultLevel::None => "none",
+    }
+}
+
+fn int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn text_message(text: impl Into<String>) -> Message {
+    Message::builder().text(text.into()).build()
+}
+
+/// Writes the SARIF log, pretty-printed, and a newline.
+pub(crate) fn write(
+    report: &Report<'_>,
+    out: &mut dyn Write,
+) -> std::result::Result<(), ReportError> {
+    let log = build(report)?;
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
+    // The rules with findings, by id; a result's ruleIndex is the rule's place here.
+    let mut rules: BTreeMap<&str, &Rule> = BTreeMap::new();
+    for finding in report.findings {
+        let rule = report.rule_of(finding);
+        rules.insert(&rule.id, rule);
+    }
+    let index_of: BTreeMap<&str, usize> =
+        rules.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+
+    let mut results = Vec::new();
+    for finding in report.findings {
+        let rule = report.rule_of(finding);
+        let rule_index = index_of.get(rule.id.as_str()).copied().unwrap_or_default();
+        let mut rank_in_path: BTreeMap<&str, usize> = BTreeMap::new();
+        for occurrence in &finding.occurrences {
+            let rank = rank_in_path.entry(occurrence.path.as_str()).or_default();
+            *rank += 1;
+            results.push(result(
+                report, finding, rule, rule_index, occurrence, *rank,
+            )?);
+        }
+    }
+
+    let driver = ToolComponent::builder()
+        .name("keyhound")
+        .full_name(format!("keyhound {}", report.tool_version))
+        .information_uri(INFORMATION_URI)
+        .semantic_version(report.tool_version)
+        .version(report.tool_version)
+        .rules(rules.values().map(|r| descriptor(r)).collect::<Vec<_>>())
+        .build();
+
+    let mut invocation = Invocation::builder().execution_successful(true).build();
+    if !report.summary.errors.is_empty() {
+        invocation.tool_execution_notifications = Some(
+            report
+                .summary
+                .errors
+                .iter()
+                .map(|e| {
+                    Notification::builder()
+                        .level(json!("error"))
+                        .message(text_message(e.as_str()))
+                        .build()
+                })
+                .collect(),
+        );
+    }
+
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .invocations(vec![invocation])
+        .results(results)
+        .column_kind(json!("unicodeCodePoints"))
+        .build();
+    Ok(Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build())
+}
+
+/// The reporting descriptor of a rule.
+fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let nhi = rule_nhi(rule);
+    let mut tags = vec!["security".to_string(), "secret".to_string()];
+    tags.extend(nhi.iter().map(|(id, _)| id.to_string()));
+    let properties = PropertyBag::builder()
+        .tags(tags)
+        .additional_properties(BTreeMap::from([
+            (
+                "security-severity".to_string(),
+                json!(security_severity(rule.severity)),
+            ),
+            ("precision".to_string(), json!(precision(rule.confidence))),
+        ]))
+        .build();
+    let description = rule
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or(&rule.name);
+    ReportingDescriptor::builder()
+        .id(rule.id.as_str())
+        .name(pascal_case(&rule.name))
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(rule.name.as_str())
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(description)
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(help_text(rule))
+                .markdown(help_markdown(rule, &nhi))
+                .build(),
+        )
+        .help_uri(rule.rotation.url.as_str())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level_name(rule.severity)))
+                .build(),
+        )
+        .properties(properties)
+        .build()
+}
+
+/// The rule's description when it says more than its name.
+fn extra_description(rule: &Rule) -> Option<&str> {
+    rule.description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && *d != rule.name)
+}
+
+fn help_text(rule: &Rule) -> String {
+    let mut text = format!(
+        "{} (provider: {}, kind: {}).",
+        rule.name,
+        rule.provider,
+        kind_noun(rule.kind)
+    );
+    if let Some(description) = extra_description(rule) {
+        let _ = write!(text, " {description}");
+    }
+    let _ = write!(
+        text,
+        "\n\nAnyone who can read the repository, its history or a copy of it can use this \
+         credential. Revoke it and issue a new one ({url}), store the new one in a secret manager \
+         and load it at run time, then remove it from the code: removing it alone is not enough, \
+         it stays in the history. Rotate credentials of this kind at least every {days} days.",
+        url = rule.rotation.url,
+        days = rule.rotation.max_age_days,
+    );
+    text
+}
+
+fn help_markdown(rule: &Rule, nhi: &[(&str, &str)]) -> String {
+    let mut md = format!(
+        "**{}** (provider: {}, kind: {}).\n\n",
+        rule.name,
+        rule.provider,
+        kind_noun(rule.kind)
+    );
+    if let Some(description) = extra_description(rule) {
+        let _ = write!(md, "{description}\n\n");
+    }
+    let _ = write!(
+        md,
+        "Anyone who can read the repository, its history or a copy of it can use this credential.\n\n\
+         ### How to remediate\n\n\
+         1. Revoke the credential and issue a new one: [{provider} rotation guide]({url}).\n\
+         2. Store the new credential in a secret manager or the CI's secret store and load it at run time.\n\
+         3. Remove the credential from the code. This alone does not make it safe: it stays in the \
+         git history, so revoke it first.\n\
+         4. Rotate credentials of this kind at least every **{days} days**.\n\n\
+         ### OWASP Non-Human Identities Top 10\n\n",
+        provider = rule.provider,
+        url = rule.rotation.url,
+        days = rule.rotation.max_age_days,
+    );
+    for (id, name) in nhi {
+        let _ = writeln!(md, "- **{id}** {name}");
+    }
+    md.push_str(
+        "\nEach result lists the risks that hold for it, which may include more (NHI6 deployment \
+         configuration, NHI8 environment isolation, NHI9 reuse, NHI10 human use).\n",
+    );
+    md
+}
+
+/// The result of one occurrence.
+fn result(
+    report: &Report<'_>,
+    finding: &Finding,
+    rule: &Rule,
+    rule_index: usize,
+    occurrence: &Occurrence,
+    rank_in_path: usize,
+) -> std::result::Result<Result, ReportError> {
+    let shown = if report.show_secrets {
+        finding.secret.clone()
+    } else {
+        redact(&finding.secret)
+    };
+    let ids: Vec<&str> = finding.nhi.iter().map(|n| n.id).collect();
+    let mut message = format!("{} exposed: {shown}", finding.rule_name);
+    if occurrence.decoded {
+        message.push_str(" (inside base64-encoded text)");
+    }
+    if !ids.is_empty() {
+        let _ = write!(message, ". OWASP NHI: {}", ids.join(", "));
+    }
+    message.push('.');
+
+    let region = Region::builder()
+        .start_line(int(occurrence.line.max(1)))
+        .start_column(int(occurrence.column.max(1)))
+        .end_line(int(occurrence.end_line.max(occurrence.line).max(1)))
+        .end_column(int(occurrence.end_column.max(1)))
+        .build();
+    let artifact = artifact_location(&occurrence.path);
+    let location_fingerprint = format!(
+        "{}#{rank_in_path}",
+        artifact.uri.as_deref().unwrap_or_default()
+    );
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact)
+                .region(region)
+                .build(),
+        )
+        .build();
+    let properties = PropertyBag::builder()
+        .additional_properties(BTreeMap::from([
+            (
+                "nhi".to_string(),
+                serde_json::to_value(&finding.nhi).map_err(ReportError::Serialize)?,
+            ),
+            (
+                "fingerprint".to_string(),
+                Value::from(finding.fingerprint.as_str()),
+            ),
+        ]))
+        .build();
+    Ok(Result::builder()
+        .rule_id(rule.id.as_str())
+        .rule_index(int(rule_index))
+        .level(level(rule.severity))
+        .message(text_message(message))
+        .locations(vec![location])
+        .partial_fingerprints(BTreeMap::from([
+            (FINGERPRINT_KEY.to_string(), finding.fingerprint.clone()),
+            (LOCATION_KEY.to_string(), location_fingerprint),
+        ]))
+        .properties(properties)
+        .build())
+}
+
+/// The artifact location of a path as the scanner reports it: relative paths become
+/// percent-encoded `/`-separated URIs under `%SRCROOT%`, absolute ones `file://` URIs, and
+/// stdin (`-`) the bare `stdin`.
+pub(crate) fn artifact_location(path: &str) -> ArtifactLocation {
+    if path == "-" {
+        return ArtifactLocation::builder().uri("stdin").build();
+    }
+    let mut path = if cfg!(windows) {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
+    };
+    while let Some(rest) = path.strip_prefix("./") {
+        path = rest.trim_start_matches('/').to_string();
+    }
+    let bytes = path.as_bytes();
+    let drive =
+        bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    if drive {
+        let uri = format!("file:///{}:{}", &path[..1], percent_encode(&path[2..]));
+        ArtifactLocation::builder().uri(uri).build()
+    } else if path.starts_with('/') {
+        let uri = format!("file://{}", percent_encode(&path));
+        ArtifactLocation::builder().uri(uri).build()
+    } else {
+        ArtifactLocation::builder()
+            .uri(percent_encode(&path))
+            .uri_base_id(SRCROOT)
+            .build()
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 path characters: unreserved, sub-delims, `@`, `/`.
+/// `:` is encoded too, so a relative path's first segment cannot read as a scheme.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/".contains(&b);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(path: &str) -> (Option<String>, Option<String>) {
+        let location = artifact_location(path);
+        (location.uri, location.uri_base_id)
+    }
+
+    #[test]
+    fn relative_paths_are_encoded_under_srcroot() {
+        let srcroot = Some(SRCROOT.to_string());
+        assert_eq!(
+            uri("src/main.rs"),
+            (Some("src/main.rs".into()), srcroot.clone())
+        );
+        assert_eq!(
+            uri("./docs/set up.md"),
+            (Some("docs/set%20up.md".into()), srcroot.clone())
+        );
+        assert_eq!(
+            uri("a/100%#?.txt"),
+            (Some("a/100%25%23%3F.txt".into()), srcroot.clone())
+        );
+        assert_eq!(uri("c:x"), (Some("c%3Ax".into()), srcroot.clone()));
+        assert_eq!(
+            uri("ünï/€.env"),
+            (Some("%C3%BCn%C3%AF/%E2%82%AC.env".into()), srcroot)
+        );
+    }
+
+    #[test]
+    fn absolute_paths_and_stdin() {
+        assert_eq!(
+            uri("/home/a b/x.env"),
+            (Some("file:///home/a%20b/x.env".into()), None)
+        );
+        assert_eq!(
+            uri("C:/repo/x.env"),
+            (Some("file:///C:/repo/x.env".into()), None)
+        );
+        assert_eq!(uri("-"), (Some("stdin".into()), None));
+    }
+}
