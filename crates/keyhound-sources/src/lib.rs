@@ -1,0 +1,343 @@
+//! What keyhound scans: directory trees walked in parallel, single files and stdin.
+//!
+//! The walker never enters `.git` directories, honours `--exclude` globs, skips files over a size
+//! limit (reporting each skip), and reports every unreadable entry as an event instead of stopping.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::{WalkBuilder, WalkState};
+
+/// Files larger than this are streamed in chunks instead of read whole, so memory stays bounded.
+pub const STREAM_THRESHOLD: u64 = 64 * 1024 * 1024;
+
+/// Bytes probed at the start of a file to decide whether it is binary.
+pub const BINARY_PROBE: usize = 8192;
+
+/// How to walk the scan roots.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Globs of paths to leave out. A glob without `/` matches any file or directory name
+    /// (`*.min.js`, `node_modules`); a glob with `/` matches the path relative to its root
+    /// (`docs/**/*.md`). An excluded directory is not entered.
+    pub excludes: Vec<String>,
+    /// Files larger than this many bytes are skipped; `None` scans every size.
+    pub max_file_size: Option<u64>,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow_symlinks: bool,
+    /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files.
+    pub respect_gitignore: bool,
+    /// Walker threads; 0 picks one per core.
+    pub threads: usize,
+}
+
+/// A regular file found by the walker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInput {
+    /// Where to open it.
+    pub path: PathBuf,
+    /// How to show it: relative to the scan root as the user gave it, without a leading `./`.
+    pub display_path: String,
+    /// Size in bytes when it was listed.
+    pub size: u64,
+}
+
+/// Why a file was not scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Larger than `--max-file-size`.
+    TooLarge {
+        /// The file's size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+/// One thing the walker met.
+#[derive(Debug)]
+pub enum FileEvent {
+    /// A file to scan.
+    File(FileInput),
+    /// A file left out on purpose.
+    Skipped {
+        /// The file, as [`FileInput::display_path`].
+        display_path: String,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// An entry that could not be read; the walk goes on.
+    Error(SourceError),
+}
+
+/// Problems reading inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Opening or reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file, as displayed.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The walker could not list or enter an entry (permissions, symlink loop, ...).
+    #[error("{path}: {message}")]
+    Walk {
+        /// The entry, as displayed (or the root when the walker did not say).
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An `--exclude` glob does not parse.
+    #[error("invalid --exclude glob {glob:?}: {message}")]
+    InvalidGlob {
+        /// The glob as given.
+        glob: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A scan root does not exist.
+    #[error("{path}: no such file or directory")]
+    RootNotFound {
+        /// The root as given.
+        path: String,
+    },
+}
+
+/// What a file holds, ready to scan.
+pub enum Content {
+    /// The whole file, read into memory.
+    Bytes(Vec<u8>),
+    /// A reader for inputs too large (or too unbounded, like stdin) to hold at once.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bytes(bytes) => f.debug_tuple("Bytes").field(&bytes.len()).finish(),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// `--exclude` globs, split by what they match against.
+struct Excludes {
+    /// Globs without `/`: matched against each entry's file name.
+    names: GlobSet,
+    /// Globs with `/`: matched against the path relative to the scan root.
+    paths: GlobSet,
+}
+
+impl Excludes {
+    fn new(globs: &[String]) -> Result<Self, SourceError> {
+        let mut names = GlobSetBuilder::new();
+        let mut paths = GlobSetBuilder::new();
+        for glob in globs {
+            let invalid = |e: globset::Error| SourceError::InvalidGlob {
+                glob: glob.clone(),
+                message: e.kind().to_string(),
+            };
+            let trimmed = glob.trim_end_matches('/');
+            if trimmed.contains('/') {
+                let relative = trimmed.trim_start_matches("./").trim_start_matches('/');
+                let compiled = GlobBuilder::new(relative)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(invalid)?;
+                paths.add(compiled);
+            } else {
+                names.add(Glob::new(trimmed).map_err(invalid)?);
+            }
+        }
+        let build = |builder: GlobSetBuilder| {
+            builder.build().map_err(|e| SourceError::InvalidGlob {
+                glob: globs.join(", "),
+                message: e.kind().to_string(),
+            })
+        };
+        Ok(Self {
+            names: build(names)?,
+            paths: build(paths)?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.paths.is_empty()
+    }
+
+    fn excludes(&self, path: &Path, roots: &[PathBuf]) -> bool {
+        if path
+            .file_name()
+            .is_some_and(|name| self.names.is_match(name))
+        {
+            return true;
+        }
+        !self.paths.is_empty()
+            && roots
+                .iter()
+                .filter_map(|root| path.strip_prefix(root).ok())
+                .any(|relative| self.paths.is_match(relative))
+    }
+}
+
+/// The path to show for `path`: as the walker built it from the root given, minus a leading `./`.
+fn display_path(path: &Path) -> String {
+    let shown = path.to_string_lossy();
+    match shown.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.trim_start_matches('/').to_string(),
+        _ => shown.into_owned(),
+    }
+}
+
+/// Walks `roots` in parallel, calling `visit` (from several threads) for every regular file,
+/// skipped file and unreadable entry. Returns an error only for options that make the walk
+/// impossible (a bad glob, no root at all that exists).
+pub fn walk(
+    roots: &[PathBuf],
+    options: &WalkOptions,
+    visit: impl Fn(FileEvent) + Sync,
+) -> Result<(), SourceError> {
+    let excludes = Excludes::new(&options.excludes)?;
+    let mut existing = Vec::with_capacity(roots.len());
+    for root in roots {
+        if std::fs::symlink_metadata(root).is_ok() {
+            existing.push(root.clone());
+        } else {
+            visit(FileEvent::Error(SourceError::RootNotFound {
+                path: display_path(root),
+            }));
+        }
+    }
+    let Some((first, rest)) = existing.split_first() else {
+        return Ok(());
+    };
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    let gitignore = options.respect_gitignore;
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .git_ignore(gitignore)
+        .git_exclude(gitignore)
+        .ignore(gitignore)
+        .parents(gitignore)
+        .require_git(false)
+        .follow_links(options.follow_symlinks)
+        .threads(options.threads);
+    let roots_for_filter = existing.clone();
+    builder.filter_entry(move |entry| {
+        if entry.depth() > 0 && entry.file_name() == ".git" {
+            return false;
+        }
+        excludes.is_empty()
+            || entry.depth() == 0
+            || !excludes.excludes(entry.path(), &roots_for_filter)
+    });
+
+    let visit = &visit;
+    let max_file_size = options.max_file_size;
+    builder.build_parallel().run(|| {
+        Box::new(move |result| {
+            match result {
+                Ok(entry) => {
+                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                        visit_file(entry.path(), max_file_size, visit);
+                    }
+                }
+                Err(err) => visit(FileEvent::Error(walk_error(&err))),
+            }
+            WalkState::Continue
+        })
+    });
+    Ok(())
+}
+
+fn visit_file(path: &Path, max_file_size: Option<u64>, visit: &(impl Fn(FileEvent) + Sync)) {
+    let shown = display_path(path);
+    let size = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(source) => {
+            visit(FileEvent::Error(SourceError::Io {
+                path: shown,
+                source,
+            }));
+            return;
+        }
+    };
+    match max_file_size {
+        Some(limit) if size > limit => visit(FileEvent::Skipped {
+            display_path: shown,
+            reason: SkipReason::TooLarge { size, limit },
+        }),
+        _ => visit(FileEvent::File(FileInput {
+            path: path.to_path_buf(),
+            display_path: shown,
+            size,
+        })),
+    }
+}
+
+/// Turns an `ignore` error into one that names the entry.
+fn walk_error(err: &ignore::Error) -> SourceError {
+    fn find_path(err: &ignore::Error) -> Option<&Path> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::Loop { child, .. } => Some(child),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find_path(err)
+            }
+            ignore::Error::Partial(errs) => errs.iter().find_map(find_path),
+            _ => None,
+        }
+    }
+    fn describe(err: &ignore::Error) -> String {
+        match err {
+            ignore::Error::WithPath { err, .. }
+            | ignore::Error::WithDepth { err, .. }
+            | ignore::Error::WithLineNumber { err, .. } => describe(err),
+            ignore::Error::Loop { ancestor, .. } => {
+                format!("symbolic link loop back to {}", display_path(ancestor))
+            }
+            ignore::Error::Io(e) => e.to_string(),
+            other => other.to_string(),
+        }
+    }
+    SourceError::Walk {
+        path: find_path(err).map_or_else(|| "<walk>".to_string(), display_path),
+        message: describe(err),
+    }
+}
+
+/// Opens a listed file: read whole when small, streamed when over [`STREAM_THRESHOLD`].
+pub fn open_file(input: &FileInput) -> Result<Content, SourceError> {
+    let io_error = |source| SourceError::Io {
+        path: input.display_path.clone(),
+        source,
+    };
+    let mut file = File::open(&input.path).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len();
+    if size > STREAM_THRESHOLD {
+        return Ok(Content::Stream(Box::new(file)));
+    }
+    let capacity = usize::try_from(size).unwrap_or(0).saturating_add(1);
+    let mut bytes = Vec::with_capacity(capacity);
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    Ok(Content::Bytes(bytes))
+}
+
+/// Standard input, always streamed: it may be larger than memory or never end.
+pub fn read_stdin() -> Content {
+    Content::Stream(Box::new(io::stdin()))
+}
+
+/// Whether `prefix` (the first bytes of a file) looks binary: it holds a NUL byte.
+pub fn looks_binary(prefix: &[u8]) -> bool {
+    prefix[..prefix.len().min(BINARY_PROBE)].contains(&0)
+}

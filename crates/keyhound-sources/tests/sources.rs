@@ -1,0 +1,253 @@
+//! Walking trees, skipping, excluding, and reading files.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use keyhound_sources::{Content, FileEvent, SkipReason, SourceError, WalkOptions, open_file, walk};
+
+#[derive(Default, Debug)]
+struct Seen {
+    files: Vec<String>,
+    skipped: Vec<(String, SkipReason)>,
+    errors: Vec<String>,
+}
+
+fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
+    let seen = Mutex::new(Seen::default());
+    walk(roots, options, |event| {
+        let mut seen = seen.lock().unwrap();
+        match event {
+            FileEvent::File(input) => seen.files.push(input.display_path),
+            FileEvent::Skipped {
+                display_path,
+                reason,
+            } => seen.skipped.push((display_path, reason)),
+            FileEvent::Error(e) => seen.errors.push(e.to_string()),
+        }
+    })
+    .unwrap();
+    let mut seen = seen.into_inner().unwrap();
+    seen.files.sort();
+    seen
+}
+
+fn write(root: &Path, relative: &str, contents: &[u8]) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app/config.yml", b"a: 1\n");
+    write(dir.path(), ".env", b"TOKEN=1\n");
+    write(dir.path(), ".git/config", b"[core]\n");
+    write(dir.path(), ".git/objects/ab/cdef", b"blob");
+    write(dir.path(), "node_modules/pkg/index.js", b"x\n");
+    write(dir.path(), "docs/guide/intro.md", b"# hi\n");
+    write(dir.path(), "dist/app.min.js", b"x\n");
+    write(dir.path(), "ignored.log", b"x\n");
+    write(dir.path(), ".gitignore", b"*.log\n");
+    dir
+}
+
+#[test]
+fn walks_hidden_files_but_never_git_internals() {
+    let dir = tree();
+    let seen = collect(&[dir.path().to_path_buf()], &WalkOptions::default());
+    let root = dir.path().to_string_lossy().to_string();
+    let relative: Vec<_> = seen
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(&format!("{root}/")).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        relative,
+        [
+            ".env",
+            ".gitignore",
+            "app/config.yml",
+            "dist/app.min.js",
+            "docs/guide/intro.md",
+            "ignored.log",
+            "node_modules/pkg/index.js"
+        ]
+    );
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+#[test]
+fn display_paths_are_relative_to_the_root_as_given() {
+    let dir = tree();
+    let cwd = std::env::current_dir().unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+    let dotted = collect(&[PathBuf::from(".")], &WalkOptions::default());
+    let named = collect(&[PathBuf::from("app")], &WalkOptions::default());
+    std::env::set_current_dir(cwd).unwrap();
+    assert!(
+        dotted.files.contains(&"app/config.yml".to_string()),
+        "{:?}",
+        dotted.files
+    );
+    assert!(dotted.files.iter().all(|f| !f.starts_with("./")));
+    assert_eq!(named.files, ["app/config.yml"]);
+}
+
+#[test]
+fn excludes_match_names_anywhere_and_relative_paths() {
+    let dir = tree();
+    let options = WalkOptions {
+        excludes: vec![
+            "node_modules".into(),
+            "*.min.js".into(),
+            "docs/**/*.md".into(),
+        ],
+        ..WalkOptions::default()
+    };
+    let seen = collect(&[dir.path().to_path_buf()], &options);
+    assert!(
+        seen.files.iter().all(|f| !f.contains("node_modules")),
+        "{:?}",
+        seen.files
+    );
+    assert!(seen.files.iter().all(|f| !f.ends_with(".min.js")));
+    assert!(seen.files.iter().all(|f| !f.ends_with("intro.md")));
+    assert!(seen.files.iter().any(|f| f.ends_with("app/config.yml")));
+}
+
+#[test]
+fn a_bad_glob_is_an_error_naming_it() {
+    let options = WalkOptions {
+        excludes: vec!["src/[".into()],
+        ..WalkOptions::default()
+    };
+    let err = walk(&[PathBuf::from(".")], &options, |_| {}).unwrap_err();
+    assert!(matches!(err, SourceError::InvalidGlob { .. }));
+    assert!(err.to_string().contains("src/["), "{err}");
+}
+
+#[test]
+fn gitignore_is_honoured_only_when_asked() {
+    let dir = tree();
+    let root = [dir.path().to_path_buf()];
+    let default = collect(&root, &WalkOptions::default());
+    assert!(default.files.iter().any(|f| f.ends_with("ignored.log")));
+    let honoured = collect(
+        &root,
+        &WalkOptions {
+            respect_gitignore: true,
+            ..WalkOptions::default()
+        },
+    );
+    assert!(
+        honoured.files.iter().all(|f| !f.ends_with("ignored.log")),
+        "{:?}",
+        honoured.files
+    );
+    assert!(honoured.files.iter().any(|f| f.ends_with(".env")));
+}
+
+#[test]
+fn files_over_the_size_limit_are_reported_as_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "small.txt", b"tiny\n");
+    write(dir.path(), "big.txt", &vec![b'a'; 2048]);
+    let options = WalkOptions {
+        max_file_size: Some(1024),
+        ..WalkOptions::default()
+    };
+    let seen = collect(&[dir.path().to_path_buf()], &options);
+    assert_eq!(seen.files.len(), 1);
+    assert!(seen.files[0].ends_with("small.txt"));
+    assert_eq!(seen.skipped.len(), 1);
+    assert!(seen.skipped[0].0.ends_with("big.txt"));
+    assert_eq!(
+        seen.skipped[0].1,
+        SkipReason::TooLarge {
+            size: 2048,
+            limit: 1024
+        }
+    );
+}
+
+#[test]
+fn a_missing_root_is_reported_and_the_others_walked() {
+    let dir = tree();
+    let missing = dir.path().join("nope");
+    let seen = collect(&[missing, dir.path().join("app")], &WalkOptions::default());
+    assert_eq!(seen.files.len(), 1);
+    assert_eq!(seen.errors.len(), 1);
+    assert!(
+        seen.errors[0].contains("nope") && seen.errors[0].contains("no such file"),
+        "{:?}",
+        seen.errors
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_reported_not_followed_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a/file.txt", b"x\n");
+    std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("a/loop")).unwrap();
+    let followed = collect(
+        &[dir.path().to_path_buf()],
+        &WalkOptions {
+            follow_symlinks: true,
+            ..WalkOptions::default()
+        },
+    );
+    assert_eq!(followed.files.len(), 1, "{:?}", followed.files);
+    assert!(
+        followed.errors.iter().any(|e| e.contains("loop")),
+        "{:?}",
+        followed.errors
+    );
+    let unfollowed = collect(&[dir.path().to_path_buf()], &WalkOptions::default());
+    assert_eq!(unfollowed.files.len(), 1);
+    assert!(unfollowed.errors.is_empty());
+}
+
+#[test]
+fn small_files_are_read_whole_and_binary_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "text.txt", b"hello\n");
+    write(dir.path(), "blob.bin", b"\x7fELF\x00\x01");
+    let seen = Mutex::new(Vec::new());
+    walk(
+        &[dir.path().to_path_buf()],
+        &WalkOptions::default(),
+        |event| {
+            if let FileEvent::File(input) = event {
+                seen.lock().unwrap().push(input);
+            }
+        },
+    )
+    .unwrap();
+    for input in seen.into_inner().unwrap() {
+        let Content::Bytes(bytes) = open_file(&input).unwrap() else {
+            panic!("small file streamed");
+        };
+        assert_eq!(bytes.len() as u64, input.size);
+        assert_eq!(
+            keyhound_sources::looks_binary(&bytes),
+            input.display_path.ends_with(".bin")
+        );
+    }
+}
+
+#[test]
+fn an_unopenable_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = keyhound_sources::FileInput {
+        path: dir.path().join("gone.txt"),
+        display_path: "gone.txt".into(),
+        size: 3,
+    };
+    let err = open_file(&input).unwrap_err();
+    assert!(err.to_string().starts_with("gone.txt: "), "{err}");
+}
