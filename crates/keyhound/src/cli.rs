@@ -1,0 +1,176 @@
+//! Command-line interface definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find exposed secrets (API keys, tokens, private keys, passwords) in files.
+///
+/// Exit codes: 0 no findings, 1 findings, 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "keyhound", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (or `-` for stdin) for secrets.
+    Scan(ScanArgs),
+    /// List or check detection rules.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Readable report for terminals.
+    Human,
+    /// One JSON document.
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+}
+
+/// Options shared by commands that load rules.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Add the rules of this TOML file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules from --rules, not the built-in ones.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+/// `keyhound scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads stdin. Defaults to the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value = "human")]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show secrets in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Worker threads (0: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Rules to load.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Skip paths matching this gitignore-style glob (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Skip files larger than this (`512K`, `64M`, `2G`; `0` for no limit).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Scan binary files too (by default files with a NUL byte in their first 8 KiB are skipped).
+    #[arg(long)]
+    pub include_binary: bool,
+    /// Respect .gitignore and .ignore files (by default ignored files such as .env are scanned).
+    #[arg(long)]
+    pub gitignore: bool,
+    /// Follow symbolic links.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Do not decode and rescan base64 runs.
+    #[arg(long)]
+    pub no_decode: bool,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// `keyhound rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules.
+    List {
+        /// Rules to load.
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate rule files with the real engine: ids unique, patterns compile, every example
+    /// matches, no negative example matches, every rule has a keyword or a waiver. Checks the
+    /// built-in rules when no file is given.
+    Check {
+        /// Rule files to check.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Parses `123`, `512K`, `64M`, `2G` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 512K, 64M, 2G)"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{text}` has an unknown unit (use K, M or G)")),
+    };
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

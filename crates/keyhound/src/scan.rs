@@ -1,0 +1,342 @@
+//! `keyhound scan`: walk the inputs, scan each in parallel, aggregate findings, write the report.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use keyhound_engine::{Engine, EngineOptions, Match, ScanStats, Scratch};
+use keyhound_findings::{FindingSet, Occurrence, Snippet};
+use keyhound_report::{Format, Report, ScanSummary};
+use keyhound_sources::{BINARY_PROBE, Content, FileEvent, FileInput, WalkOptions};
+
+use crate::cli::{ColorChoice, FormatArg, ScanArgs};
+use crate::rules_cmd::load_rules;
+
+/// Scans shorter than this never show a progress bar.
+const PROGRESS_DELAY: Duration = Duration::from_millis(300);
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// What the scan threads hand back.
+struct Sink {
+    matches: Mutex<Vec<(usize, Vec<u8>, Occurrence)>>,
+    errors: Mutex<Vec<String>>,
+    stats: Mutex<ScanStats>,
+    files_scanned: AtomicU64,
+    files_skipped: AtomicU64,
+    progress: Progress,
+}
+
+impl Sink {
+    fn error(&self, message: String) {
+        self.progress
+            .suspend(|| eprintln!("keyhound: error: {message}"));
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push(message);
+        }
+    }
+
+    fn record(&self, path: &str, found: Vec<(Match, Snippet)>, stats: &ScanStats) {
+        self.files_scanned.fetch_add(1, Ordering::Relaxed);
+        self.progress.advance(stats.bytes);
+        if let Ok(mut total) = self.stats.lock() {
+            total.add(stats);
+        }
+        if found.is_empty() {
+            return;
+        }
+        let mut matches = match self.matches.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for (m, snippet) in found {
+            let occurrence = Occurrence {
+                path: path.to_string(),
+                line: m.location.start.line,
+                column: m.location.start.column,
+                end_line: m.location.end.line,
+                end_column: m.location.end.column,
+                offset: m.span.start,
+                decoded: m.decoded,
+                snippet,
+            };
+            matches.push((m.rule, m.secret, occurrence));
+        }
+    }
+}
+
+/// A progress bar on stderr that appears only once a scan has taken a moment.
+struct Progress {
+    bar: Option<ProgressBar>,
+    start: Instant,
+    shown: AtomicBool,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let bar = enabled.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} {pos} files, {bytes} scanned ({bytes_per_sec}) {elapsed}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self {
+            bar,
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        let Some(bar) = &self.bar else { return };
+        bar.inc(1);
+        bar.set_length(bar.length().unwrap_or(0) + bytes);
+        if !self.shown.load(Ordering::Relaxed)
+            && self.start.elapsed() > PROGRESS_DELAY
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
+    }
+
+    fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Runs `keyhound scan`.
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let rules = load_rules(&args.rules)?;
+    let engine = Engine::new(
+        &rules,
+        EngineOptions {
+            decode_base64: !args.no_decode,
+            ..EngineOptions::default()
+        },
+    )?;
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+
+    let sink = Sink {
+        matches: Mutex::new(Vec::new()),
+        errors: Mutex::new(Vec::new()),
+        stats: Mutex::new(ScanStats::default()),
+        files_scanned: AtomicU64::new(0),
+        files_skipped: AtomicU64::new(0),
+        progress: Progress::new(!args.quiet && std::io::stderr().is_terminal()),
+    };
+
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let (stdin, roots): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.into_iter().partition(|p| p.as_os_str() == "-");
+    if !stdin.is_empty() {
+        // Stdin is always streamed: it may be huge or endless.
+        scan_content(
+            &engine,
+            "-",
+            keyhound_sources::read_stdin(),
+            args.include_binary,
+            &sink,
+        );
+    }
+    if !roots.is_empty() {
+        let options = WalkOptions {
+            excludes: args.excludes.clone(),
+            max_file_size: (args.max_file_size > 0).then_some(args.max_file_size),
+            follow_symlinks: args.follow_symlinks,
+            respect_gitignore: args.gitignore,
+            threads,
+        };
+        keyhound_sources::walk(&roots, &options, |event| match event {
+            FileEvent::File(input) => scan_file(&engine, &input, args.include_binary, &sink),
+            FileEvent::Skipped { .. } => {
+                sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            FileEvent::Error(e) => sink.error(e.to_string()),
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    sink.progress.finish();
+
+    let Sink {
+        matches,
+        errors,
+        stats,
+        files_scanned,
+        files_skipped,
+        ..
+    } = sink;
+    let mut set = FindingSet::new();
+    for (rule, secret, occurrence) in matches.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        set.add(rule, engine.rule(rule), &secret, occurrence);
+    }
+    let findings = set.finish(|i| engine.rule(i));
+    let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
+    let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
+    let summary = ScanSummary {
+        files_scanned: files_scanned.into_inner(),
+        bytes_scanned: stats.bytes,
+        files_skipped: files_skipped.into_inner(),
+        errors: errors.clone(),
+        duration: start.elapsed(),
+    };
+    let rule_of = |i: usize| engine.rule(i);
+    let report = Report {
+        findings: &findings,
+        rule: &rule_of,
+        summary: &summary,
+        show_secrets: args.show_secrets,
+        tool_version: env!("CARGO_PKG_VERSION"),
+    };
+    let format = match args.format {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    write_report(format, &report, args.output.as_deref(), args.color)?;
+
+    Ok(if !findings.is_empty() {
+        ExitCode::from(1)
+    } else if !errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_report(
+    format: Format,
+    report: &Report,
+    output: Option<&Path>,
+    color: ColorChoice,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot create report file", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            keyhound_report::write(format, report, &mut out, color == ColorChoice::Always)
+                .with_context(|| format!("{}: cannot write report", path.display()))?;
+            out.flush()
+                .with_context(|| format!("{}: cannot write report", path.display()))
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let use_color = match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    stdout.is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let written = keyhound_report::write(format, report, &mut out, use_color)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| out.flush().map_err(anyhow::Error::from));
+            match written {
+                Err(e) if is_broken_pipe(&e) => Ok(()),
+                other => other.context("cannot write report to stdout"),
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn scan_file(engine: &Engine, input: &FileInput, include_binary: bool, sink: &Sink) {
+    match keyhound_sources::open_file(input) {
+        Ok(content) => scan_content(engine, &input.display_path, content, include_binary, sink),
+        Err(e) => sink.error(e.to_string()),
+    }
+}
+
+fn scan_content(engine: &Engine, path: &str, content: Content, include_binary: bool, sink: &Sink) {
+    let mut stats = ScanStats::default();
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        match content {
+            Content::Bytes(bytes) => {
+                if !include_binary && keyhound_sources::looks_binary(&bytes) {
+                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let found = engine
+                    .scan(&bytes, &mut scratch, &mut stats)
+                    .into_iter()
+                    .map(|m| {
+                        let snippet = Snippet::from_haystack(&bytes, m.span.clone());
+                        (m, snippet)
+                    })
+                    .collect();
+                sink.record(path, found, &stats);
+            }
+            Content::Stream(mut reader) => {
+                let mut head = Vec::with_capacity(BINARY_PROBE);
+                if let Err(e) = (&mut reader)
+                    .take(BINARY_PROBE as u64)
+                    .read_to_end(&mut head)
+                {
+                    sink.error(format!("{path}: cannot read: {e}"));
+                    return;
+                }
+                if !include_binary && keyhound_sources::looks_binary(&head) {
+                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let mut chained = std::io::Cursor::new(head).chain(reader);
+                let mut found = Vec::new();
+                let result = engine.scan_stream(
+                    &mut chained,
+                    &mut scratch,
+                    &mut stats,
+                    &mut |m, chunk, base| {
+                        let snippet =
+                            Snippet::from_haystack(chunk, m.span.start - base..m.span.end - base);
+                        found.push((m, snippet));
+                    },
+                );
+                if let Err(e) = result {
+                    sink.error(format!("{path}: read failed part-way: {e}"));
+                }
+                sink.record(path, found, &stats);
+            }
+        }
+    });
+}

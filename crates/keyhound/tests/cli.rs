@@ -1,0 +1,407 @@
+//! End-to-end tests of the `keyhound` binary.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn finds_a_token_and_redacts_it_in_human_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(1);
+    write_tree(
+        dir.path(),
+        &[("config/app.env", &format!("# app\nGITHUB_TOKEN={token}\n"))],
+    );
+    let out = run_in(dir.path(), &["scan", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("config/app.env:2:14"), "{text}");
+    assert!(
+        text.contains(&format!("{}…{}", &token[..7], &token[token.len() - 4..])),
+        "{text}"
+    );
+    assert!(!text.contains(&token), "secret leaked: {text}");
+    assert!(!stderr(&out).contains(&token));
+}
+
+#[test]
+fn clean_tree_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[("src/main.rs", "fn main() { println!(\"hello\"); }\n")],
+    );
+    let out = run_in(dir.path(), &["scan", "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn json_report_has_the_documented_fields_and_no_secret_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(2);
+    write_tree(
+        dir.path(),
+        &[
+            ("a.yml", &format!("token: {token}\n")),
+            ("b/c.txt", &format!("x {token}")),
+        ],
+    );
+    let out = run_in(dir.path(), &["scan", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    let findings = report["findings"].as_array().expect("findings array");
+    assert_eq!(findings.len(), 1, "one secret, two occurrences: {report:#}");
+    let f = &findings[0];
+    for key in [
+        "rule_id",
+        "rule_name",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "fingerprint",
+    ] {
+        assert!(!f[key].is_null(), "missing {key}: {f:#}");
+    }
+    assert_eq!(f["rule_id"], "github.pat.classic");
+    assert_eq!(f["path"], "a.yml");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(1), Some(8))
+    );
+    assert_eq!(f["end_column"].as_u64(), Some(8 + token.len() as u64));
+    assert_eq!(f["occurrences"].as_array().unwrap().len(), 2);
+    assert!(f.get("secret").is_none());
+    assert!(!stdout(&out).contains(&token));
+    let ids: Vec<&str> = f["nhi"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"NHI2") && ids.contains(&"NHI9"), "{ids:?}");
+
+    let shown = run_in(
+        dir.path(),
+        &["scan", ".", "--format", "json", "--show-secrets"],
+    );
+    assert_eq!(json(&shown)["findings"][0]["secret"], token.as_str());
+}
+
+#[test]
+fn jsonl_is_one_finding_per_line_and_output_file_works() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("one.txt", &github_pat(3)),
+            ("two.txt", &github_pat(4)),
+            ("three.txt", &github_pat(5)),
+        ],
+    );
+    let report = dir.path().join("out.jsonl");
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "one.txt",
+            "two.txt",
+            "three.txt",
+            "-f",
+            "jsonl",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let text = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|l| l["rule_id"] == "github.pat.classic"));
+}
+
+#[test]
+fn stdin_is_scanned_with_dash() {
+    use std::io::Write;
+    let token = github_pat(6);
+    let mut child = keyhound()
+        .args(["scan", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("log line\nusing {token} now\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["findings"][0]["path"], "-");
+    assert_eq!(report["findings"][0]["line"], 2);
+}
+
+#[test]
+fn missing_path_is_an_error_naming_it_but_other_paths_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("real.txt", &github_pat(7))]);
+    let out = run_in(dir.path(), &["scan", "nope/missing.txt", "real.txt"]);
+    assert!(
+        stderr(&out).contains("nope/missing.txt"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(code(&out), 1, "findings still reported");
+    let only_missing = run_in(dir.path(), &["scan", "nope/missing.txt"]);
+    assert_eq!(code(&only_missing), 2);
+}
+
+#[test]
+fn malformed_rules_file_exits_two_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[("bad.toml", "[[rule]]\nid = \"x\"\nthis is not toml\n")],
+    );
+    let out = run_in(dir.path(), &["scan", ".", "--rules", "bad.toml"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("bad.toml"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn custom_rules_are_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+[[rule]]
+id = "acme.internal-key"
+name = "Acme internal key"
+provider = "Acme"
+kind = "api-key"
+keywords = ["acmeik_"]
+pattern = '''\b(?P<secret>acmeik_[a-z0-9]{20})\b'''
+confidence = "high"
+severity = "high"
+privilege = "scoped"
+lifetime = "static"
+rotation = { url = "https://acme.invalid/keys", max_age_days = 30 }
+examples = ["k = acmeik_q1w2e3r4t5y6u7i8o9p0"]
+negative_examples = ["k = acmeik_short"]
+"#;
+    write_tree(
+        dir.path(),
+        &[
+            ("acme.toml", rule),
+            ("src/k.txt", "key: acmeik_z9x8c7v6b5n4m3l2k1j0\n"),
+        ],
+    );
+    let out = run_in(
+        dir.path(),
+        &["scan", "src", "--rules", "acme.toml", "-f", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json(&out)["findings"][0]["rule_id"], "acme.internal-key");
+    let check = run_in(dir.path(), &["rules", "check", "acme.toml"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+}
+
+#[test]
+fn rules_check_reports_a_failing_negative_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+[[rule]]
+id = "acme.loose"
+name = "Acme loose"
+provider = "Acme"
+kind = "api-key"
+keywords = ["acme"]
+pattern = '''acme[a-z0-9]{8,}'''
+confidence = "high"
+severity = "high"
+privilege = "scoped"
+lifetime = "static"
+rotation = { url = "https://acme.invalid/keys", max_age_days = 30 }
+examples = ["acmeq1w2e3r4"]
+negative_examples = ["acmez9x8c7v6"]
+"#;
+    write_tree(dir.path(), &[("loose.toml", rule)]);
+    let out = run_in(dir.path(), &["rules", "check", "loose.toml"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("loose.toml")
+            && err.contains("acme.loose")
+            && err.contains("negative example"),
+        "{err}"
+    );
+}
+
+#[test]
+fn builtin_rules_check_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = run_in(dir.path(), &["rules", "check"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    let list = run_in(dir.path(), &["rules", "list"]);
+    assert_eq!(code(&list), 0);
+    let text = stdout(&list);
+    assert!(text.contains("github.pat.classic"));
+    let count: usize = text
+        .lines()
+        .last()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count >= 150, "{count} rules");
+}
+
+#[test]
+fn binary_git_excluded_and_oversized_files_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(8);
+    write_tree(
+        dir.path(),
+        &[
+            (".git/config", &format!("url = {token}\n")),
+            ("vendor/lib.txt", &format!("{token}\n")),
+            ("big.txt", &format!("{}\n{token}\n", "a".repeat(4096))),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("blob.bin"),
+        [b"\0\0\0".as_slice(), token.as_bytes()].concat(),
+    )
+    .unwrap();
+    let args = [
+        "scan",
+        ".",
+        "--exclude",
+        "vendor/**",
+        "--max-file-size",
+        "1K",
+    ];
+    let out = run_in(dir.path(), &args);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "--exclude",
+            "vendor/**",
+            "--include-binary",
+            "-f",
+            "json",
+        ],
+    );
+    let paths: Vec<String> = json(&out)["findings"][0]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["big.txt", "blob.bin"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_reported_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("loop/a/secret.txt", &github_pat(9))]);
+    std::os::unix::fs::symlink("..", dir.path().join("loop/a/back")).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["scan", ".", "--follow-symlinks", "-f", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json(&out)["findings"][0]["path"], "loop/a/secret.txt");
+    assert!(
+        stderr(&out).to_lowercase().contains("loop"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn large_single_line_file_is_streamed_and_positions_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(10);
+    let filler = "x=1;".repeat(20 << 20); // 80 MiB on one line, above the streaming threshold
+    let path = dir.path().join("huge.min.js");
+    std::fs::write(&path, format!("{filler}{token};")).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["scan", "huge.min.js", "--max-file-size", "0", "-f", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let f = &json(&out)["findings"][0];
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["column"].as_u64(), Some(filler.len() as u64 + 1));
+}
+
+#[test]
+fn invalid_utf8_and_empty_files_are_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(11);
+    std::fs::write(dir.path().join("empty"), b"").unwrap();
+    std::fs::write(
+        dir.path().join("latin1.txt"),
+        [b"caf\xe9 \xff ".as_slice(), token.as_bytes()].concat(),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["scan", ".", "-f", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json(&out)["findings"][0]["column"], 8);
+}
+
+#[test]
+fn sarif_output_is_produced() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(12);
+    write_tree(
+        dir.path(),
+        &[(
+            ".github/workflows/ci.yml",
+            &format!("env:\n  TOKEN: {token}\n"),
+        )],
+    );
+    let out = run_in(dir.path(), &["scan", ".", "-f", "sarif"]);
+    assert_eq!(code(&out), 1);
+    let sarif = json(&out);
+    assert_eq!(sarif["version"], "2.1.0");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "github.pat.classic");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        ".github/workflows/ci.yml"
+    );
+    assert!(!stdout(&out).contains(&token));
+}
+
+#[test]
+fn human_output_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_pat(13);
+    write_tree(
+        dir.path(),
+        &[
+            ("deploy/prod.env", &format!("GITHUB_TOKEN={token}\n")),
+            ("deploy/dev.env", &format!("GITHUB_TOKEN={token}\n")),
+        ],
+    );
+    let out = run_in(dir.path(), &["scan", "deploy", "--color", "never"]);
+    assert_eq!(code(&out), 1);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"in \d+(\.\d+)? ?[mµn]?s", "in [TIME]");
+    settings.add_filter(r"[0-9a-f]{32}", "[FINGERPRINT]");
+    settings.bind(|| insta::assert_snapshot!(stdout(&out)));
+}

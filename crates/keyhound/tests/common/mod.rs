@@ -1,0 +1,72 @@
+//! Shared helpers for the CLI tests: running the binary, temp trees, fake credentials.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A `keyhound` command with colour and progress off.
+pub fn keyhound() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhound"));
+    cmd.env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `keyhound` with `args` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    keyhound()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("keyhound runs")
+}
+
+/// The process's exit code.
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+/// Stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Writes `files` (relative path, contents) under `dir`, creating directories.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (path, contents) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write fixture");
+    }
+}
+
+/// A deterministic pseudo-random string over `alphabet`.
+pub fn random_string(seed: u64, alphabet: &[u8], len: usize) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            alphabet[(state % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// A fake GitHub classic PAT with a valid checksum.
+pub fn github_pat(seed: u64) -> String {
+    let payload = random_string(
+        seed,
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        30,
+    );
+    keyhound_engine::validate::crc32_base62_token("ghp_", &payload)
+}
+
+/// Parses a JSON report.
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
