@@ -5,63 +5,61 @@ use std::ops::Range;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
-const fn alphabet() -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'-' || c == b'_';
-        b += 1;
-    }
-    table
+/// Whether `b` belongs to the standard or URL-safe base64 alphabet. Written as comparisons, not a
+/// table lookup, so the block test below vectorises.
+#[inline(always)]
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_')
 }
 
-static BASE64_BYTE: [bool; 256] = alphabet();
+/// Block size of the fast scan: any run of at least `2 * BLOCK - 1` bytes covers an aligned block.
+const BLOCK: usize = 16;
+
+/// Whether every byte of `block` is a base64 byte, without branching per byte.
+#[inline(always)]
+fn all_base64(block: &[u8]) -> bool {
+    block.iter().fold(true, |all, &b| all & is_base64_byte(b))
+}
+
+/// Whether a run mixes upper case, lower case and digits, as encoded text always does over
+/// 32 or more characters. Identifiers (`snake_case_names`, `SCREAMING_CASE`), hex digests and
+/// path-like words fail this, and are never decoded.
+fn looks_encoded(run: &[u8]) -> bool {
+    let (mut upper, mut lower, mut digit) = (false, false, false);
+    for &b in run {
+        upper |= b.is_ascii_uppercase();
+        lower |= b.is_ascii_lowercase();
+        digit |= b.is_ascii_digit();
+    }
+    upper && lower && digit
+}
 
 /// Runs of base64 characters (standard or URL-safe, with trailing `=` padding) of at least
-/// `min_len` bytes. Samples every `min_len`-th byte, since any such run covers a sample, and
-/// expands around samples that hit the alphabet.
+/// `min_len` bytes that look like encoded data. Tests aligned 16-byte blocks, since a long
+/// enough run covers one, and expands only around blocks made wholly of base64 bytes.
 pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    let step = min_len.max(1);
+    // Shorter minimums than the block allows fall back to testing every position.
+    let block = if min_len >= 2 * BLOCK - 1 { BLOCK } else { 1 };
     let mut next = 0;
     let mut floor = 0;
-    // A run of `min_len` bytes around a sample holds at least four consecutive probes spaced
-    // `min_len / 4` apart, one of them the sample: checking those first rejects ordinary words
-    // without walking them.
-    let probe = (min_len / 4).max(1);
-    let is_b64 = move |i: usize| BASE64_BYTE[haystack[i] as usize];
     std::iter::from_fn(move || {
-        while next < haystack.len() {
+        while next + block <= haystack.len() {
             let p = next;
-            next += step;
-            if !is_b64(p) {
+            next += block;
+            if !all_base64(&haystack[p..p + block]) {
                 continue;
             }
-            let mut chain = 1;
-            let mut q = p;
-            while chain < 4 && q >= probe + floor && is_b64(q - probe) {
-                q -= probe;
-                chain += 1;
-            }
-            let mut q = p;
-            while chain < 4 && q + probe < haystack.len() && is_b64(q + probe) {
-                q += probe;
-                chain += 1;
-            }
-            if chain < 4 {
-                continue;
-            }
-            let mut end = p + 1;
-            while end < haystack.len() && is_b64(end) {
+            let mut end = p + block;
+            while end < haystack.len() && is_base64_byte(haystack[end]) {
                 end += 1;
             }
             let mut start = p;
-            while start > floor && is_b64(start - 1) {
+            while start > floor && is_base64_byte(haystack[start - 1]) {
                 start -= 1;
             }
             floor = end;
-            next = next.max(end + 1);
-            if end - start >= min_len {
+            next = (end + 1).next_multiple_of(block);
+            if end - start >= min_len && looks_encoded(&haystack[start..end]) {
                 let mut padded = end;
                 while padded < haystack.len() && padded - end < 2 && haystack[padded] == b'=' {
                     padded += 1;
@@ -129,6 +127,31 @@ mod tests {
             let runs: Vec<_> = find(text.as_bytes(), 32).collect();
             assert_eq!(runs.len(), 1, "{text}");
             assert_eq!(&text[runs[0].clone()], enc);
+        }
+    }
+
+    #[test]
+    fn identifiers_digests_and_paths_are_not_runs() {
+        let text = "fn benchmark_string_to_screaming_snake_case() {}\n\
+                    const SCREAMING_SNAKE_CASE_CONSTANT_NAME: u8 = 1;\n\
+                    sha = 9aa1ba20f05ed582eda04ea625d5658c92195a57\n\
+                    see org/nightly/cargo/reference/unstable/features\n";
+        assert_eq!(find(text.as_bytes(), 32).count(), 0);
+    }
+
+    #[test]
+    fn runs_are_found_at_every_alignment_and_length() {
+        let enc = STANDARD.encode("user: deploy, password: Tr0ub4dor&3 and more");
+        for pad in 0..40 {
+            for len in [32, 33, 47, 48, enc.len()] {
+                let run = &enc[..len];
+                let text = format!("{}\"{run}\" x", " ".repeat(pad));
+                let runs: Vec<_> = find(text.as_bytes(), 32).collect();
+                assert_eq!(runs.len(), 1, "pad {pad} len {len}");
+                assert_eq!(runs[0], pad + 1..pad + 1 + len, "pad {pad} len {len}");
+            }
+            let short = format!("{}\"{}\" x", " ".repeat(pad), &enc[..31]);
+            assert_eq!(find(short.as_bytes(), 32).count(), 0);
         }
     }
 

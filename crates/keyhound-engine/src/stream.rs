@@ -86,7 +86,7 @@ pub(crate) fn scan_with(
         }
         let kept = &buf[emit_below..];
         let dropped = &buf[..emit_below];
-        let newlines = memchr::memchr_iter(b'\n', dropped).count();
+        let newlines = crate::location::count_newlines(dropped);
         let tail = match memchr::memrchr(b'\n', dropped) {
             Some(p) => &dropped[p + 1..],
             None => dropped,
