@@ -21,6 +21,11 @@ fn all_base64(block: &[u8]) -> bool {
     block.iter().fold(true, |all, &b| all & is_base64_byte(b))
 }
 
+/// Whether `bytes` holds both upper- and lower-case letters.
+fn mixes_case(bytes: &[u8]) -> bool {
+    bytes.iter().any(u8::is_ascii_uppercase) && bytes.iter().any(u8::is_ascii_lowercase)
+}
+
 /// Whether a run mixes upper case, lower case and digits, as encoded text always does over
 /// 32 or more characters. Identifiers (`snake_case_names`, `SCREAMING_CASE`), hex digests and
 /// path-like words fail this, and are never decoded.
@@ -46,7 +51,9 @@ pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Rang
         while next + block <= haystack.len() {
             let p = next;
             next += block;
-            if !all_base64(&haystack[p..p + block]) {
+            let sample = &haystack[p..p + block];
+            // Encoded text mixes cases within any 16 bytes; hex digests and identifiers do not.
+            if !all_base64(sample) || (block > 1 && !mixes_case(sample)) {
                 continue;
             }
             let mut end = p + block;
