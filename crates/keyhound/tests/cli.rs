@@ -405,3 +405,120 @@ fn human_output_snapshot() {
     settings.add_filter(r"[0-9a-f]{32}", "[FINGERPRINT]");
     settings.bind(|| insta::assert_snapshot!(stdout(&out)));
 }
+
+/// A fake credential of `kind` (a marker of `testdata/planted`) and the rule that must find it.
+fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const DIGITS: &[u8] = b"0123456789";
+    const URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let r = |salt: u64, alphabet: &[u8], len: usize| random_string(seed * 31 + salt, alphabet, len);
+    match kind {
+        "stripe_live" => (format!("sk_live_{}", r(1, ALNUM, 99)), "stripe.secret-key.live"),
+        "sendgrid" => (format!("SG.{}.{}", r(2, URL, 22), r(3, URL, 43)), "sendgrid.api-key"),
+        "postgres_url" => (
+            format!("postgres://billing:{}@db.internal:5432/billing", r(4, ALNUM, 20)),
+            "postgres.connection-uri",
+        ),
+        "password" => (format!("{}!{}", r(5, ALNUM, 9), r(6, ALNUM, 6)), "generic.password"),
+        "slack_bot" => (
+            format!("xoxb-{}-{}-{}", r(7, DIGITS, 12), r(8, DIGITS, 13), r(9, ALNUM, 24)),
+            "slack.bot-token",
+        ),
+        "slack_webhook" => (
+            format!(
+                "https://hooks.slack.com/services/T{}/B{}/{}",
+                r(10, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10),
+                r(11, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10),
+                r(12, ALNUM, 24)
+            ),
+            "slack.webhook",
+        ),
+        "anthropic" => (format!("sk-ant-api03-{}AA", r(13, URL, 93)), "anthropic.api-key"),
+        "github_pat" => (github_pat(seed * 31 + 14), "github.pat.classic"),
+        "jwt" => {
+            let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+            let claims = format!(r#"{{"sub":"svc-export-{}","iat":1718031114}}"#, r(15, DIGITS, 6));
+            let payload = URL_SAFE_NO_PAD.encode(claims);
+            (format!("{header}.{payload}.{}", r(16, URL, 43)), "jwt.token")
+        }
+        "rsa_private_key" => {
+            let body: Vec<u8> = r(17, ALNUM, 900).into_bytes();
+            let encoded = STANDARD.encode(body);
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+                .collect();
+            (
+                format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----", lines.join("\n")),
+                "private-key.rsa",
+            )
+        }
+        other => panic!("unknown marker kind {other}"),
+    }
+}
+
+#[test]
+fn planted_corpus_precision_and_recall() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let planted = testdata().join("planted");
+    // (path, first line, last line, rule id) of every planted secret.
+    let mut expected = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&planted)
+        .expect("testdata/planted")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tmpl"))
+        .collect();
+    entries.sort();
+    for (n, template) in entries.iter().enumerate() {
+        let name = template.file_stem().expect("name").to_string_lossy().replace("env", ".env");
+        let text = std::fs::read_to_string(template).expect("template");
+        let mut out = String::new();
+        let mut line = 1;
+        for (i, piece) in text.split("@@").enumerate() {
+            if i % 2 == 1 {
+                let (value, rule) = planted_value(piece, (n * 100 + i) as u64);
+                let last = line + value.matches('\n').count();
+                expected.push((name.clone(), line, last, rule));
+                line = last;
+                out.push_str(&value);
+            } else {
+                line += piece.matches('\n').count();
+                out.push_str(piece);
+            }
+        }
+        std::fs::write(dir.path().join(&name), out).expect("write");
+    }
+    assert!(expected.len() >= 10, "{expected:?}");
+    let clean = testdata().join("clean");
+    let output = run_in(
+        dir.path(),
+        &["scan", "-q", "--format", "json", ".", clean.to_str().expect("utf-8 path")],
+    );
+    let report = json(&output);
+    let mut found = Vec::new();
+    for finding in report["findings"].as_array().expect("findings") {
+        for occurrence in finding["occurrences"].as_array().expect("occurrences") {
+            found.push((
+                occurrence["path"].as_str().expect("path").to_string(),
+                occurrence["line"].as_u64().expect("line") as usize,
+                finding["rule_id"].as_str().expect("rule").to_string(),
+            ));
+        }
+    }
+    let hits = |(path, line, rule): &(String, usize, String), (p, first, last, r): &(String, usize, usize, &str)| {
+        p == path && (first..=last).contains(&line) && r == rule
+    };
+    let true_positives = found.iter().filter(|f| expected.iter().any(|e| hits(f, e))).count();
+    let missed: Vec<_> = expected.iter().filter(|e| !found.iter().any(|f| hits(f, e))).collect();
+    let false_alarms: Vec<_> = found.iter().filter(|f| !expected.iter().any(|e| hits(f, e))).collect();
+    let precision = true_positives as f64 / found.len().max(1) as f64;
+    let recall = (expected.len() - missed.len()) as f64 / expected.len() as f64;
+    assert!(
+        precision >= 0.95 && recall >= 0.95,
+        "precision {precision:.3}, recall {recall:.3}\nmissed: {missed:?}\nfalse alarms: {false_alarms:?}"
+    );
+    assert_eq!(code(&output), 1);
+}

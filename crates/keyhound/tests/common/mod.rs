@@ -70,3 +70,8 @@ pub fn github_pat(seed: u64) -> String {
 pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
+
+/// The workspace's `testdata/` directory.
+pub fn testdata() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
