@@ -123,7 +123,7 @@ pub struct Match {
 /// Counters of the work one scan did; they show which stage a cost comes from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanStats {
-    /// Bytes passed through the prefilter.
+    /// Input bytes scanned, each counted once (not stream overlaps, not decoded text).
     pub bytes: u64,
     /// Keyword occurrences found by the prefilter.
     pub keyword_hits: u64,
@@ -302,7 +302,9 @@ impl Engine {
         depth: u8,
         out: &mut Vec<RawMatch>,
     ) {
-        stats.bytes += haystack.len() as u64;
+        if depth == 0 {
+            stats.bytes += haystack.len() as u64;
+        }
         let start_len = out.len();
         scratch.hits.clear();
         if let Some(prefilter) = &self.prefilter {
