@@ -415,15 +415,32 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
     const URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let r = |salt: u64, alphabet: &[u8], len: usize| random_string(seed * 31 + salt, alphabet, len);
     match kind {
-        "stripe_live" => (format!("sk_live_{}", r(1, ALNUM, 99)), "stripe.secret-key.live"),
-        "sendgrid" => (format!("SG.{}.{}", r(2, URL, 22), r(3, URL, 43)), "sendgrid.api-key"),
+        "stripe_live" => (
+            format!("sk_live_{}", r(1, ALNUM, 99)),
+            "stripe.secret-key.live",
+        ),
+        "sendgrid" => (
+            format!("SG.{}.{}", r(2, URL, 22), r(3, URL, 43)),
+            "sendgrid.api-key",
+        ),
         "postgres_url" => (
-            format!("postgres://billing:{}@db.internal:5432/billing", r(4, ALNUM, 20)),
+            format!(
+                "postgres://billing:{}@db.internal:5432/billing",
+                r(4, ALNUM, 20)
+            ),
             "postgres.connection-uri",
         ),
-        "password" => (format!("{}!{}", r(5, ALNUM, 9), r(6, ALNUM, 6)), "generic.password"),
+        "password" => (
+            format!("{}!{}", r(5, ALNUM, 9), r(6, ALNUM, 6)),
+            "generic.password",
+        ),
         "slack_bot" => (
-            format!("xoxb-{}-{}-{}", r(7, DIGITS, 12), r(8, DIGITS, 13), r(9, ALNUM, 24)),
+            format!(
+                "xoxb-{}-{}-{}",
+                r(7, DIGITS, 12),
+                r(8, DIGITS, 13),
+                r(9, ALNUM, 24)
+            ),
             "slack.bot-token",
         ),
         "slack_webhook" => (
@@ -435,13 +452,22 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
             ),
             "slack.webhook",
         ),
-        "anthropic" => (format!("sk-ant-api03-{}AA", r(13, URL, 93)), "anthropic.api-key"),
+        "anthropic" => (
+            format!("sk-ant-api03-{}AA", r(13, URL, 93)),
+            "anthropic.api-key",
+        ),
         "github_pat" => (github_pat(seed * 31 + 14), "github.pat.classic"),
         "jwt" => {
             let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
-            let claims = format!(r#"{{"sub":"svc-export-{}","iat":1718031114}}"#, r(15, DIGITS, 6));
+            let claims = format!(
+                r#"{{"sub":"svc-export-{}","iat":1718031114}}"#,
+                r(15, DIGITS, 6)
+            );
             let payload = URL_SAFE_NO_PAD.encode(claims);
-            (format!("{header}.{payload}.{}", r(16, URL, 43)), "jwt.token")
+            (
+                format!("{header}.{payload}.{}", r(16, URL, 43)),
+                "jwt.token",
+            )
         }
         "rsa_private_key" => {
             let body: Vec<u8> = r(17, ALNUM, 900).into_bytes();
@@ -452,7 +478,10 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
                 .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
                 .collect();
             (
-                format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----", lines.join("\n")),
+                format!(
+                    "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
+                    lines.join("\n")
+                ),
                 "private-key.rsa",
             )
         }
@@ -473,7 +502,11 @@ fn planted_corpus_precision_and_recall() {
         .collect();
     entries.sort();
     for (n, template) in entries.iter().enumerate() {
-        let name = template.file_stem().expect("name").to_string_lossy().replace("env", ".env");
+        let name = template
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .replace("env", ".env");
         let text = std::fs::read_to_string(template).expect("template");
         let mut out = String::new();
         let mut line = 1;
@@ -495,7 +528,14 @@ fn planted_corpus_precision_and_recall() {
     let clean = testdata().join("clean");
     let output = run_in(
         dir.path(),
-        &["scan", "-q", "--format", "json", ".", clean.to_str().expect("utf-8 path")],
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            ".",
+            clean.to_str().expect("utf-8 path"),
+        ],
     );
     let report = json(&output);
     let mut found = Vec::new();
@@ -508,12 +548,22 @@ fn planted_corpus_precision_and_recall() {
             ));
         }
     }
-    let hits = |(path, line, rule): &(String, usize, String), (p, first, last, r): &(String, usize, usize, &str)| {
+    let hits = |(path, line, rule): &(String, usize, String),
+                (p, first, last, r): &(String, usize, usize, &str)| {
         p == path && (first..=last).contains(&line) && r == rule
     };
-    let true_positives = found.iter().filter(|f| expected.iter().any(|e| hits(f, e))).count();
-    let missed: Vec<_> = expected.iter().filter(|e| !found.iter().any(|f| hits(f, e))).collect();
-    let false_alarms: Vec<_> = found.iter().filter(|f| !expected.iter().any(|e| hits(f, e))).collect();
+    let true_positives = found
+        .iter()
+        .filter(|f| expected.iter().any(|e| hits(f, e)))
+        .count();
+    let missed: Vec<_> = expected
+        .iter()
+        .filter(|e| !found.iter().any(|f| hits(f, e)))
+        .collect();
+    let false_alarms: Vec<_> = found
+        .iter()
+        .filter(|f| !expected.iter().any(|e| hits(f, e)))
+        .collect();
     let precision = true_positives as f64 / found.len().max(1) as f64;
     let recall = (expected.len() - missed.len()) as f64 / expected.len() as f64;
     assert!(
