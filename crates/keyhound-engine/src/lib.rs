@@ -473,9 +473,10 @@ fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Rang
     }
 }
 
-/// Drops low-confidence matches whose secret overlaps a more confident match, and exact
-/// duplicates of one rule (a decoded run that repeats a plain finding). Dropped entries are
-/// marked with `rule = u32::MAX`.
+/// Drops low-confidence matches whose secret overlaps a more confident match, matches whose
+/// secret lies inside another rule's at least as confident secret, and exact duplicates of one
+/// rule (a decoded run that repeats a plain finding). Dropped entries are marked with
+/// `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
     let n = matches.len();
@@ -497,12 +498,20 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
             let same = matches[ia].rule == matches[ib].rule
                 && matches[ia].span == matches[ib].span
                 && matches[ia].decoded_secret == matches[ib].decoded_secret;
+            let (sa, sb) = (&matches[ia].span, &matches[ib].span);
+            let a_holds_b = sa != sb && sa.start <= sb.start && sb.end <= sa.end;
+            let b_holds_a = sa != sb && sb.start <= sa.start && sa.end <= sb.end;
             if same {
                 matches[ib].rule = u32::MAX;
             } else if ca == Confidence::Low && cb > Confidence::Low {
                 matches[ia].rule = u32::MAX;
             } else if cb == Confidence::Low && ca > Confidence::Low {
                 matches[ib].rule = u32::MAX;
+            } else if a_holds_b && ca >= cb {
+                // A connection string and the account key inside it: one finding, the whole one.
+                matches[ib].rule = u32::MAX;
+            } else if b_holds_a && cb >= ca {
+                matches[ia].rule = u32::MAX;
             }
         }
     }

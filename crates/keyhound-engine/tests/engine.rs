@@ -140,6 +140,26 @@ fn a_provider_rule_wins_over_a_generic_rule_on_the_same_secret() {
 }
 
 #[test]
+fn a_secret_inside_a_larger_secret_is_reported_once_by_the_enclosing_rule() {
+    let engine = builtin_engine();
+    let key = random_string(
+        12,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        86,
+    );
+    let text = format!(
+        "Storage=DefaultEndpointsProtocol=https;AccountName=ledgerprod;AccountKey={key}==;EndpointSuffix=core.windows.net\n"
+    );
+    let (matches, _) = scan(&engine, &text);
+    let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["azure.storage.connection-string"]);
+    // Alone, the key is still found by its own rule.
+    let (alone, _) = scan(&engine, &format!("AccountKey={key}==\n"));
+    let ids: Vec<&str> = alone.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["azure.storage.account-key"]);
+}
+
+#[test]
 fn random_text_of_token_alphabets_yields_nothing() {
     let engine = builtin_engine();
     let noise = random_string(

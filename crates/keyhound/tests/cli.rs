@@ -485,6 +485,43 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
                 "private-key.rsa",
             )
         }
+        "aws_key_id" => (
+            format!("AKIA{}", r(18, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+            "aws.access-key-id",
+        ),
+        "aws_secret" => (
+            r(
+                19,
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                40,
+            ),
+            "aws.secret-access-key",
+        ),
+        "gcp_api_key" => (format!("AIza{}", r(20, URL, 35)), "gcp.api-key"),
+        "azure_storage_cs" => (
+            format!(
+                "DefaultEndpointsProtocol=https;AccountName=ledgerprod;AccountKey={}==;EndpointSuffix=core.windows.net",
+                r(
+                    21,
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                    86
+                )
+            ),
+            "azure.storage.connection-string",
+        ),
+        "entra_secret" => (
+            format!("{}8Q~{}", r(22, ALNUM, 3), r(23, URL, 34)),
+            "azure.entra.client-secret",
+        ),
+        "k8s_b64_password" => (STANDARD.encode(r(24, ALNUM, 18)), "kubernetes.secret.data"),
+        "npm_token" => (
+            keyhound_engine::validate::crc32_base62_token("npm_", &r(25, ALNUM, 30)),
+            "npm.access-token",
+        ),
+        "docker_auth" => (
+            STANDARD.encode(format!("ledgerci:{}", r(26, ALNUM, 20))),
+            "docker.config.auth",
+        ),
         other => panic!("unknown marker kind {other}"),
     }
 }
@@ -502,11 +539,15 @@ fn planted_corpus_precision_and_recall() {
         .collect();
     entries.sort();
     for (n, template) in entries.iter().enumerate() {
-        let name = template
+        // `dot-npmrc.tmpl` becomes `.npmrc`.
+        let stem = template
             .file_stem()
             .expect("name")
             .to_string_lossy()
-            .replace("env", ".env");
+            .into_owned();
+        let name = stem
+            .strip_prefix("dot-")
+            .map_or(stem.clone(), |rest| format!(".{rest}"));
         let text = std::fs::read_to_string(template).expect("template");
         let mut out = String::new();
         let mut line = 1;
