@@ -566,6 +566,28 @@ fn planted_corpus_precision_and_recall() {
         std::fs::write(dir.path().join(&name), out).expect("write");
     }
     assert!(expected.len() >= 10, "{expected:?}");
+    // `benches/compare-detection.py` runs other scanners over the same files: it asks for a copy.
+    if let Some(out) = std::env::var_os("KEYHOUND_PLANTED_OUT") {
+        let out = std::path::PathBuf::from(out);
+        std::fs::create_dir_all(out.join("files")).expect("create KEYHOUND_PLANTED_OUT");
+        for entry in std::fs::read_dir(dir.path()).expect("corpus") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(
+                &path,
+                out.join("files").join(path.file_name().expect("name")),
+            )
+            .expect("copy");
+        }
+        let listing: Vec<_> = expected
+            .iter()
+            .map(|(path, first, last, rule)| serde_json::json!({"path": path, "first_line": first, "last_line": last, "rule": rule}))
+            .collect();
+        std::fs::write(
+            out.join("expected.json"),
+            serde_json::to_string_pretty(&listing).expect("json"),
+        )
+        .expect("write expected.json");
+    }
     let clean = testdata().join("clean");
     let output = run_in(
         dir.path(),
