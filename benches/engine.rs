@@ -49,16 +49,10 @@ fn corpus_dir() -> PathBuf {
 
 /// A deterministic fake credential of a few well-known shapes.
 fn fake_secret(i: usize) -> String {
-    let mut state = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut part = 0;
     let mut next = |alphabet: &[u8], n: usize| -> String {
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state % alphabet.len() as u64) as usize] as char
-            })
-            .collect()
+        part += 1;
+        keyhound_engine::fake::fake_string(i as u64 * 8 + part, alphabet, n)
     };
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -12,6 +12,7 @@
 //! the encoded span.
 
 mod base64_runs;
+pub mod fake;
 mod location;
 mod prefilter;
 mod stream;

@@ -323,18 +323,8 @@ mod tests {
     #[test]
     fn many_keywords_use_the_wide_table() {
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-_.";
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let owned: Vec<String> = (0..3000)
-            .map(|_| {
-                (0..6)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        alphabet[(state % alphabet.len() as u64) as usize] as char
-                    })
-                    .collect()
-            })
+            .map(|i| crate::fake::fake_string(i, alphabet, 6))
             .collect();
         let keywords: Vec<&str> = owned.iter().map(String::as_str).collect();
         let pf = Prefilter::new(&keywords).unwrap();

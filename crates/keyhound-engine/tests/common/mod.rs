@@ -3,19 +3,7 @@
 use keyhound_engine::{Engine, EngineOptions, Match, ScanStats, Scratch};
 use keyhound_rules::RuleSet;
 
-/// A deterministic pseudo-random string over `alphabet` (xorshift; tests need no real entropy
-/// source, only values that look random to the entropy filter).
-pub fn random_string(seed: u64, alphabet: &[u8], len: usize) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            alphabet[(state % alphabet.len() as u64) as usize] as char
-        })
-        .collect()
-}
+pub use keyhound_engine::fake::fake_string as random_string;
 
 /// Base62 alphabet in GitHub's checksum order.
 pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

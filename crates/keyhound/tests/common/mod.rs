@@ -43,18 +43,7 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// A deterministic pseudo-random string over `alphabet`.
-pub fn random_string(seed: u64, alphabet: &[u8], len: usize) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            alphabet[(state % alphabet.len() as u64) as usize] as char
-        })
-        .collect()
-}
+pub use keyhound_engine::fake::fake_string as random_string;
 
 /// A fake GitHub classic PAT with a valid checksum.
 pub fn github_pat(seed: u64) -> String {
