@@ -67,6 +67,21 @@ impl Snippet {
     }
 }
 
+/// The commit that introduced a secret found in git history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Commit {
+    /// The commit id (hex).
+    pub id: String,
+    /// Its author, `Name <email>`.
+    pub author: String,
+    /// Its committer date, seconds since the Unix epoch.
+    pub date: i64,
+    /// The first line of its message.
+    pub summary: String,
+    /// Whether the blob holding the secret is still in HEAD's tree.
+    pub present_at_head: bool,
+}
+
 /// One place a secret occurs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Occurrence {
@@ -87,6 +102,9 @@ pub struct Occurrence {
     /// The line around the secret.
     #[serde(skip)]
     pub snippet: Snippet,
+    /// For git history: the commit that introduced it (the path is the path in that commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Commit>,
 }
 
 /// One secret value found by one rule, with all its occurrences.

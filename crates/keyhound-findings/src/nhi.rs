@@ -283,6 +283,7 @@ negative_examples = ["acme_"]
                         matched: String::new(),
                         after: String::new(),
                     },
+                    commit: None,
                 })
                 .collect(),
             nhi: Vec::new(),

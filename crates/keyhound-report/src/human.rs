@@ -140,6 +140,21 @@ fn write_occurrence(
         ""
     };
     writeln!(out, "  {}{decoded}", p.paint(LOCATION, location))?;
+    if let Some(commit) = &occurrence.commit {
+        let short = commit.id.get(..12).unwrap_or(&commit.id);
+        let head = if commit.present_at_head {
+            "still at HEAD"
+        } else {
+            "not at HEAD"
+        };
+        writeln!(
+            out,
+            "    introduced in {short} by {} ({}): {}; {head}",
+            escape_controls(&commit.author),
+            crate::text::utc_date(commit.date),
+            escape_controls(&commit.summary),
+        )?;
+    }
 
     let snippet = &occurrence.snippet;
     let matched = if show_secrets {

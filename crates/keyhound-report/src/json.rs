@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use keyhound_findings::{Finding, NhiRisk, Occurrence};
+use keyhound_findings::{Commit, Finding, NhiRisk, Occurrence};
 use keyhound_rules::{Confidence, Kind, Rotation, Severity};
 use serde::Serialize;
 
@@ -65,6 +65,8 @@ struct JsonOccurrence<'a> {
     end_line: usize,
     end_column: usize,
     decoded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a Commit>,
 }
 
 impl<'a> From<&'a Occurrence> for JsonOccurrence<'a> {
@@ -76,6 +78,7 @@ impl<'a> From<&'a Occurrence> for JsonOccurrence<'a> {
             end_line: o.end_line,
             end_column: o.end_column,
             decoded: o.decoded,
+            commit: o.commit.as_ref(),
         }
     }
 }

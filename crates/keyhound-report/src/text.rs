@@ -21,6 +21,21 @@ pub(crate) fn escape_controls(text: &str) -> String {
 }
 
 /// `n` followed by the singular or plural noun.
+/// The UTC calendar date (`YYYY-MM-DD`) of `seconds` since the Unix epoch.
+pub(crate) fn utc_date(seconds: i64) -> String {
+    // Days to civil date, after Howard Hinnant's `civil_from_days`.
+    let z = seconds.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 pub(crate) fn count(n: u64, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
@@ -129,6 +144,14 @@ mod tests {
     }
 
     #[test]
+    fn utc_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(1_795_521_553), "2026-11-24");
+        assert_eq!(utc_date(-86_400), "1969-12-31");
+    }
+
+    #[test]
     fn pascal_case_of_rule_names() {
         assert_eq!(
             pascal_case("GitHub personal access token (classic)"),
@@ -220,6 +243,7 @@ negative_examples = ["acme_"]
                                         matched: "acme_qwertyui".into(),
                                         after: String::new(),
                                     },
+                                    commit: None,
                                 }],
                                 nhi: Vec::new(),
                             };

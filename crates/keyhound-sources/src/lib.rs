@@ -1,4 +1,5 @@
-//! What keyhound scans: directory trees walked in parallel, single files and stdin.
+//! What keyhound scans: directory trees walked in parallel, single files, stdin, and the history
+//! of git repositories ([`git`]).
 //!
 //! The walker never enters `.git` directories, honours `--exclude` globs, skips files over a size
 //! limit (reporting each skip), and reports every unreadable entry as an event instead of stopping.
@@ -6,6 +7,8 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+pub mod git;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
@@ -98,6 +101,14 @@ pub enum SourceError {
         /// The glob as given.
         glob: String,
         /// What is wrong with it.
+        message: String,
+    },
+    /// A git repository could not be read (a missing or corrupt object, a bad ref).
+    #[error("{repo}: {message}")]
+    Git {
+        /// The repository, as given.
+        repo: String,
+        /// What went wrong.
         message: String,
     },
     /// A scan root does not exist.

@@ -99,6 +99,12 @@ pub struct ScanArgs {
     /// Follow symbolic links.
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// In a git repository, scan the working tree's files only, not the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// In a git repository, walk only the history reachable from this ref (default: every ref).
+    #[arg(long, value_name = "REF")]
+    pub branch: Option<String>,
     /// Do not decode and rescan base64 runs.
     #[arg(long)]
     pub no_decode: bool,

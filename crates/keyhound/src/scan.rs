@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keyhound_engine::{Engine, EngineOptions, Match, ScanStats, Scratch};
+use keyhound_findings::Commit;
 use keyhound_findings::{FindingSet, Occurrence, Snippet};
 use keyhound_report::{Format, Report, ScanSummary};
+use keyhound_sources::git::{GitRepository, ObjectId};
 use keyhound_sources::{BINARY_PROBE, Content, FileEvent, FileInput, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
@@ -25,9 +27,18 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// A match waiting to join the findings; `blob` is set for git history, whose occurrences get
+/// their path and commit once provenance is known.
+struct Pending {
+    rule: usize,
+    secret: Vec<u8>,
+    occurrence: Occurrence,
+    blob: Option<ObjectId>,
+}
+
 /// What the scan threads hand back.
 struct Sink {
-    matches: Mutex<Vec<(usize, Vec<u8>, Occurrence)>>,
+    matches: Mutex<Vec<Pending>>,
     errors: Mutex<Vec<String>>,
     stats: Mutex<ScanStats>,
     files_scanned: AtomicU64,
@@ -44,7 +55,13 @@ impl Sink {
         }
     }
 
-    fn record(&self, path: &str, found: Vec<(Match, Snippet)>, stats: &ScanStats) {
+    fn record(
+        &self,
+        path: &str,
+        blob: Option<ObjectId>,
+        found: Vec<(Match, Snippet)>,
+        stats: &ScanStats,
+    ) {
         self.files_scanned.fetch_add(1, Ordering::Relaxed);
         self.progress.advance(stats.bytes);
         if let Ok(mut total) = self.stats.lock() {
@@ -67,8 +84,14 @@ impl Sink {
                 offset: m.span.start,
                 decoded: m.decoded,
                 snippet,
+                commit: None,
             };
-            matches.push((m.rule, m.secret, occurrence));
+            matches.push(Pending {
+                rule: m.rule,
+                secret: m.secret,
+                occurrence,
+                blob,
+            });
         }
     }
 }
@@ -163,10 +186,27 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         scan_content(
             &engine,
             "-",
+            None,
             keyhound_sources::read_stdin(),
             args.include_binary,
             &sink,
         );
+    }
+    let (repos, roots): (Vec<(PathBuf, GitRepository)>, Vec<PathBuf>) = if args.no_history {
+        (Vec::new(), roots)
+    } else {
+        let mut repos = Vec::new();
+        let mut others = Vec::new();
+        for root in roots {
+            match GitRepository::open(&root) {
+                Some(repo) => repos.push((root, repo)),
+                None => others.push(root),
+            }
+        }
+        (repos, others)
+    };
+    for (root, repo) in &repos {
+        scan_history(&engine, root, repo, args, threads, &sink)?;
     }
     if !roots.is_empty() {
         let options = WalkOptions {
@@ -196,8 +236,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         ..
     } = sink;
     let mut set = FindingSet::new();
-    for (rule, secret, occurrence) in matches.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        set.add(rule, engine.rule(rule), &secret, occurrence);
+    for pending in matches.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        set.add(
+            pending.rule,
+            engine.rule(pending.rule),
+            &pending.secret,
+            pending.occurrence,
+        );
     }
     let findings = set.finish(|i| engine.rule(i));
     let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -282,12 +327,26 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn scan_file(engine: &Engine, input: &FileInput, include_binary: bool, sink: &Sink) {
     match keyhound_sources::open_file(input) {
-        Ok(content) => scan_content(engine, &input.display_path, content, include_binary, sink),
+        Ok(content) => scan_content(
+            engine,
+            &input.display_path,
+            None,
+            content,
+            include_binary,
+            sink,
+        ),
         Err(e) => sink.error(e.to_string()),
     }
 }
 
-fn scan_content(engine: &Engine, path: &str, content: Content, include_binary: bool, sink: &Sink) {
+fn scan_content(
+    engine: &Engine,
+    path: &str,
+    blob: Option<ObjectId>,
+    content: Content,
+    include_binary: bool,
+    sink: &Sink,
+) {
     let mut stats = ScanStats::default();
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
@@ -305,7 +364,7 @@ fn scan_content(engine: &Engine, path: &str, content: Content, include_binary: b
                         (m, snippet)
                     })
                     .collect();
-                sink.record(path, found, &stats);
+                sink.record(path, blob, found, &stats);
             }
             Content::Stream(mut reader) => {
                 let mut head = Vec::with_capacity(BINARY_PROBE);
@@ -335,8 +394,76 @@ fn scan_content(engine: &Engine, path: &str, content: Content, include_binary: b
                 if let Err(e) = result {
                     sink.error(format!("{path}: read failed part-way: {e}"));
                 }
-                sink.record(path, found, &stats);
+                sink.record(path, blob, found, &stats);
             }
         }
     });
+}
+
+/// Scans every unique blob of a repository's history in parallel, then attaches provenance (the
+/// introducing commit and the path there) to the occurrences found in blobs.
+fn scan_history(
+    engine: &Engine,
+    root: &Path,
+    repo: &GitRepository,
+    args: &ScanArgs,
+    threads: usize,
+    sink: &Sink,
+) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    let history = repo.history(args.branch.as_deref())?;
+    for error in history.errors {
+        sink.error(error.to_string());
+    }
+    let limit = (args.max_file_size > 0).then_some(args.max_file_size);
+    let first = sink.matches.lock().map_or(0, |m| m.len());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start scan threads")?;
+    pool.install(|| {
+        history.blobs.par_iter().for_each_init(
+            || repo.reader(),
+            |reader, blob| match reader.read(blob) {
+                Ok(bytes) if limit.is_some_and(|l| bytes.len() as u64 > l) => {
+                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(bytes) => scan_content(
+                    engine,
+                    &blob.path,
+                    Some(blob.id),
+                    Content::Bytes(bytes),
+                    args.include_binary,
+                    sink,
+                ),
+                Err(e) => sink.error(e.to_string()),
+            },
+        );
+    });
+    let mut matches = match sink.matches.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let found: std::collections::HashSet<ObjectId> =
+        matches[first..].iter().filter_map(|p| p.blob).collect();
+    let provenance = repo.provenance(&found, args.branch.as_deref())?;
+    let prefix = (root != Path::new(".")).then(|| root.display().to_string());
+    for pending in &mut matches[first..] {
+        let Some(blob) = pending.blob else { continue };
+        let occurrence = &mut pending.occurrence;
+        if let Some(p) = provenance.get(&blob) {
+            occurrence.path.clone_from(&p.path);
+            occurrence.commit = Some(Commit {
+                id: p.commit.clone(),
+                author: p.author.clone(),
+                date: p.date,
+                summary: p.summary.clone(),
+                present_at_head: p.present_at_head,
+            });
+        }
+        if let Some(prefix) = &prefix {
+            occurrence.path = format!("{}/{}", prefix.trim_end_matches('/'), occurrence.path);
+        }
+    }
+    Ok(())
 }

@@ -635,3 +635,180 @@ fn planted_corpus_precision_and_recall() {
     );
     assert_eq!(code(&output), 1);
 }
+
+#[test]
+fn history_finds_a_deleted_secret_with_the_commit_that_introduced_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    commit(repo, &[("README.md", "# billing\n")], "Initial commit");
+    let token = github_pat(41);
+    let introduced = commit(
+        repo,
+        &[(
+            "deploy/release.sh",
+            &format!("#!/bin/sh\nexport GITHUB_TOKEN={token}\n"),
+        )],
+        "Add release script",
+    );
+    // The same content again elsewhere, then both removed: one blob, scanned once.
+    commit(
+        repo,
+        &[(
+            "deploy/copy.sh",
+            &format!("#!/bin/sh\nexport GITHUB_TOKEN={token}\n"),
+        )],
+        "Copy the script",
+    );
+    git(repo, &["rm", "-q", "deploy/release.sh", "deploy/copy.sh"]);
+    git(repo, &["commit", "-q", "-m", "Remove scripts"]);
+
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{report}");
+    let occurrences = findings[0]["occurrences"].as_array().expect("occurrences");
+    assert_eq!(occurrences.len(), 1, "one blob, one occurrence: {report}");
+    let occurrence = &occurrences[0];
+    assert_eq!(occurrence["path"], "deploy/release.sh");
+    assert_eq!(occurrence["line"], 2);
+    assert_eq!(occurrence["column"], 21);
+    let commit = &occurrence["commit"];
+    assert_eq!(commit["id"], introduced.as_str());
+    assert_eq!(commit["author"], "Dana Deploy <dana@ledger.invalid>");
+    assert_eq!(commit["summary"], "Add release script");
+    assert_eq!(commit["date"], 1_709_632_800);
+    assert_eq!(commit["present_at_head"], false);
+
+    // The working tree alone no longer holds it.
+    let tree_only = run_in(repo, &["scan", "-q", "--no-history", "."]);
+    assert_eq!(code(&tree_only), 0, "{}", stdout(&tree_only));
+}
+
+#[test]
+fn history_reports_presence_at_head_and_narrows_to_a_branch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let at_head = github_pat(43);
+    commit(
+        repo,
+        &[(".env", &format!("GITHUB_TOKEN={at_head}\n"))],
+        "Add env",
+    );
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    let on_branch = github_pat(44);
+    commit(
+        repo,
+        &[("feature.env", &format!("GITHUB_TOKEN={on_branch}\n"))],
+        "Feature env",
+    );
+    git(repo, &["checkout", "-q", "main"]);
+
+    let all = json(&run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    ));
+    let secrets: Vec<&str> = all["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret shown"))
+        .collect();
+    assert_eq!(secrets.len(), 2, "{all}");
+    assert!(secrets.contains(&at_head.as_str()) && secrets.contains(&on_branch.as_str()));
+    let head_flag = |secret: &str| {
+        all["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["secret"] == secret)
+            .map(|f| f["occurrences"][0]["commit"]["present_at_head"].clone())
+    };
+    assert_eq!(head_flag(&at_head), Some(serde_json::Value::Bool(true)));
+    assert_eq!(head_flag(&on_branch), Some(serde_json::Value::Bool(false)));
+
+    let main_only = json(&run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--branch",
+            "main",
+            ".",
+        ],
+    ));
+    let findings = main_only["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{main_only}");
+    assert_eq!(findings[0]["secret"], at_head.as_str());
+}
+
+#[test]
+fn bare_and_empty_repositories() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    git_init(&work);
+    commit(
+        &work,
+        &[("config.yml", &format!("token: {}\n", github_pat(45)))],
+        "Add config",
+    );
+    git(dir.path(), &["clone", "-q", "--bare", "work", "bare.git"]);
+    let bare = run_in(dir.path(), &["scan", "-q", "--format", "json", "bare.git"]);
+    assert_eq!(code(&bare), 1, "{}", stderr(&bare));
+    assert_eq!(json(&bare)["findings"][0]["path"], "bare.git/config.yml");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    git_init(&empty);
+    let out = run_in(&empty, &["scan", "-q", "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn a_missing_object_is_reported_and_other_findings_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let kept = github_pat(46);
+    commit(
+        repo,
+        &[("a.env", &format!("GITHUB_TOKEN={kept}\n"))],
+        "Add a",
+    );
+    commit(
+        repo,
+        &[("b.env", &format!("GITHUB_TOKEN={}\n", github_pat(47)))],
+        "Add b",
+    );
+    // Delete b.env's blob from the object database.
+    let blob = git(repo, &["rev-parse", "HEAD:b.env"]);
+    std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..]))
+        .expect("remove blob");
+
+    let out = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&blob),
+        "names the object: {}",
+        stderr(&out)
+    );
+    let report = json(&out);
+    assert_eq!(report["findings"].as_array().expect("findings").len(), 1);
+    assert_eq!(report["findings"][0]["secret"], kept.as_str());
+    assert_eq!(
+        report["summary"]["errors"]
+            .as_array()
+            .expect("errors")
+            .len(),
+        1
+    );
+}

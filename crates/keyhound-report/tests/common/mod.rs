@@ -162,6 +162,7 @@ pub fn occurrence(path: &str, text: &str, needle: &str, decoded: bool) -> Occurr
         offset,
         decoded,
         snippet: Snippet::from_haystack(text.as_bytes(), offset..offset + needle.len()),
+        commit: None,
     }
 }
 

@@ -64,3 +64,40 @@ pub fn json(output: &Output) -> serde_json::Value {
 pub fn testdata() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
+
+/// Runs `git` (tests only: the product reads repositories with gix) in `dir` with a fixed
+/// identity and date, panicking on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Dana Deploy")
+        .env("GIT_AUTHOR_EMAIL", "dana@ledger.invalid")
+        .env("GIT_COMMITTER_NAME", "Dana Deploy")
+        .env("GIT_COMMITTER_EMAIL", "dana@ledger.invalid")
+        .env("GIT_AUTHOR_DATE", "2024-03-05T10:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-03-05T10:00:00Z")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A new repository in `dir` with `main` as its first branch.
+pub fn git_init(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+}
+
+/// Writes `files` and commits them with `message`.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    write_tree(dir, files);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}

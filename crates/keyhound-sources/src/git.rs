@@ -1,0 +1,422 @@
+//! Git history: every blob reachable from every ref, each listed once, and where a blob came from.
+//!
+//! Reading goes through gix, never the git binary. The walk decodes each tree once (trees are
+//! shared between commits and are skipped once seen) and lists each unique blob once, with the
+//! first path it was seen under. Provenance — the commit that introduced a blob, its path there,
+//! and whether HEAD still holds it — is computed afterwards, only for the blobs that had
+//! findings, by comparing each commit's tree with its first parent's by object id.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use gix::bstr::ByteSlice;
+
+/// A git object id.
+pub use gix::ObjectId;
+
+use crate::SourceError;
+
+/// An opened repository, shareable across threads.
+pub struct GitRepository {
+    repo: gix::ThreadSafeRepository,
+    display: String,
+}
+
+/// A unique blob of the history.
+#[derive(Debug, Clone)]
+pub struct HistoryBlob {
+    /// The blob's object id.
+    pub id: ObjectId,
+    /// A path the blob had (the first one the walk met).
+    pub path: String,
+}
+
+/// What the history walk found: blobs to scan, and objects it could not read.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Every unique blob reachable from the walked refs.
+    pub blobs: Vec<HistoryBlob>,
+    /// Commits walked.
+    pub commits: usize,
+    /// Unreadable or corrupt objects; the walk went on without them.
+    pub errors: Vec<SourceError>,
+}
+
+/// Where a blob entered the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The introducing commit's id (hex).
+    pub commit: String,
+    /// Its author, `Name <email>`.
+    pub author: String,
+    /// Its committer date, seconds since the Unix epoch.
+    pub date: i64,
+    /// The first line of its message.
+    pub summary: String,
+    /// The blob's path in that commit.
+    pub path: String,
+    /// Whether HEAD's tree still holds the blob.
+    pub present_at_head: bool,
+}
+
+impl GitRepository {
+    /// Opens `path` if it is the root of a git repository (a working tree with `.git`, or a
+    /// bare repository); `None` when it is not one.
+    pub fn open(path: &Path) -> Option<Self> {
+        let looks_like_repo = path.join(".git").exists()
+            || (path.join("HEAD").is_file()
+                && path.join("objects").is_dir()
+                && path.join("refs").is_dir());
+        if !looks_like_repo {
+            return None;
+        }
+        let repo = gix::open(path).ok()?;
+        Some(Self {
+            repo: repo.into_sync(),
+            display: path.display().to_string(),
+        })
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> SourceError {
+        SourceError::Git {
+            repo: self.display.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The tips to walk: every ref, or only `branch` when given.
+    fn tips(
+        &self,
+        repo: &gix::Repository,
+        branch: Option<&str>,
+    ) -> Result<Vec<ObjectId>, SourceError> {
+        if let Some(name) = branch {
+            let mut reference = repo
+                .find_reference(name)
+                .map_err(|e| self.error(format!("{name}: {e}")))?;
+            let id = reference
+                .peel_to_id()
+                .map_err(|e| self.error(format!("{name}: {e}")))?;
+            return Ok(vec![id.detach()]);
+        }
+        let mut tips = Vec::new();
+        let platform = repo.references().map_err(|e| self.error(e))?;
+        for reference in platform.all().map_err(|e| self.error(e))? {
+            let Ok(mut reference) = reference else {
+                continue;
+            };
+            // Refs that point at trees or blobs (rare) are not commits to walk.
+            if let Ok(id) = reference.peel_to_id() {
+                let id = id.detach();
+                if repo.find_commit(id).is_ok() && !tips.contains(&id) {
+                    tips.push(id);
+                }
+            }
+        }
+        if let Ok(head) = repo.head_id() {
+            let id = head.detach();
+            if !tips.contains(&id) {
+                tips.push(id);
+            }
+        }
+        Ok(tips)
+    }
+
+    /// Lists every unique blob reachable from every ref (or from `branch`). An empty
+    /// repository or an unborn branch has no blobs; unreadable objects are reported in
+    /// [`History::errors`] and skipped.
+    pub fn history(&self, branch: Option<&str>) -> Result<History, SourceError> {
+        let repo = self.repo.to_thread_local();
+        let tips = self.tips(&repo, branch)?;
+        let mut history = History::default();
+        if tips.is_empty() {
+            return Ok(history);
+        }
+        let walk = repo.rev_walk(tips).all().map_err(|e| self.error(e))?;
+        let mut seen_trees = HashSet::new();
+        let mut seen_blobs = HashSet::new();
+        for info in walk {
+            let info = match info {
+                Ok(info) => info,
+                Err(e) => {
+                    history.errors.push(self.error(format!("commit walk: {e}")));
+                    continue;
+                }
+            };
+            history.commits += 1;
+            let tree = match info
+                .object()
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.tree_id().map_err(|e| e.to_string()))
+            {
+                Ok(tree) => tree.detach(),
+                Err(e) => {
+                    history
+                        .errors
+                        .push(self.error(format!("commit {}: {e}", info.id)));
+                    continue;
+                }
+            };
+            let mut stack = vec![(tree, String::new())];
+            while let Some((tree_id, prefix)) = stack.pop() {
+                if !seen_trees.insert(tree_id) {
+                    continue;
+                }
+                let tree = match repo.find_tree(tree_id) {
+                    Ok(tree) => tree,
+                    Err(e) => {
+                        history
+                            .errors
+                            .push(self.error(format!("tree {tree_id} ({}): {e}", shown(&prefix))));
+                        continue;
+                    }
+                };
+                let decoded = match tree.decode() {
+                    Ok(decoded) => decoded,
+                    Err(e) => {
+                        history
+                            .errors
+                            .push(self.error(format!("tree {tree_id} ({}): {e}", shown(&prefix))));
+                        continue;
+                    }
+                };
+                for entry in &decoded.entries {
+                    let path = join(&prefix, entry.filename.to_str_lossy().as_ref());
+                    if entry.mode.is_tree() {
+                        stack.push((entry.oid.to_owned(), path));
+                    } else if entry.mode.is_blob() && seen_blobs.insert(entry.oid.to_owned()) {
+                        history.blobs.push(HistoryBlob {
+                            id: entry.oid.to_owned(),
+                            path,
+                        });
+                    }
+                    // Submodule commits and symbolic links hold no file content of this repository.
+                }
+            }
+        }
+        Ok(history)
+    }
+
+    /// A reader for blobs, one per thread.
+    pub fn reader(&self) -> BlobReader {
+        BlobReader {
+            repo: self.repo.to_thread_local(),
+            display: self.display.clone(),
+        }
+    }
+
+    /// Where each of `blobs` entered the history: the first commit, parents before children,
+    /// whose tree holds the blob while its first parent's does not, with the path there.
+    pub fn provenance(
+        &self,
+        blobs: &HashSet<ObjectId>,
+        branch: Option<&str>,
+    ) -> Result<HashMap<ObjectId, Provenance>, SourceError> {
+        let repo = self.repo.to_thread_local();
+        let mut found = HashMap::new();
+        if blobs.is_empty() {
+            return Ok(found);
+        }
+        let tips = self.tips(&repo, branch)?;
+        let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+        for info in repo
+            .rev_walk(tips.iter().copied())
+            .all()
+            .map_err(|e| self.error(e))?
+        {
+            let Ok(info) = info else { continue };
+            parents.insert(info.id, info.parent_ids.iter().copied().collect());
+        }
+        let tree_of = |id: ObjectId| -> Option<ObjectId> {
+            repo.find_commit(id)
+                .ok()?
+                .tree_id()
+                .ok()
+                .map(|t| t.detach())
+        };
+        for id in parents_first(&tips, &parents) {
+            let parent = parents.get(&id).and_then(|p| p.first().copied());
+            if found.len() == blobs.len() {
+                break;
+            }
+            let Some(tree) = tree_of(id) else { continue };
+            let parent_tree = parent.and_then(tree_of);
+            let mut introduced = Vec::new();
+            added_blobs(
+                &repo,
+                tree,
+                parent_tree,
+                String::new(),
+                blobs,
+                &found,
+                &mut introduced,
+            );
+            if introduced.is_empty() {
+                continue;
+            }
+            let Ok(commit) = repo.find_commit(id) else {
+                continue;
+            };
+            let author = commit
+                .author()
+                .map(|s| format!("{} <{}>", s.name, s.email))
+                .unwrap_or_default();
+            let date = commit
+                .committer()
+                .ok()
+                .and_then(|s| s.time().ok())
+                .map_or(0, |t| t.seconds);
+            let summary = commit
+                .message()
+                .map(|m| m.summary().to_str_lossy().into_owned())
+                .unwrap_or_default();
+            for (blob, path) in introduced {
+                found.entry(blob).or_insert_with(|| Provenance {
+                    commit: id.to_string(),
+                    author: author.clone(),
+                    date,
+                    summary: summary.clone(),
+                    path,
+                    present_at_head: false,
+                });
+            }
+        }
+        if let Ok(head) = repo.head_id()
+            && let Some(tree) = tree_of(head.detach())
+        {
+            let mut at_head = Vec::new();
+            added_blobs(
+                &repo,
+                tree,
+                None,
+                String::new(),
+                blobs,
+                &HashMap::new(),
+                &mut at_head,
+            );
+            for (blob, _) in at_head {
+                if let Some(p) = found.get_mut(&blob) {
+                    p.present_at_head = true;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Every commit of `parents` (commit -> its parents) reachable from `tips`, each after all of its
+/// parents, so the first commit that holds a blob is the one that introduced it.
+fn parents_first(tips: &[ObjectId], parents: &HashMap<ObjectId, Vec<ObjectId>>) -> Vec<ObjectId> {
+    let mut order = Vec::with_capacity(parents.len());
+    let mut visited = HashSet::new();
+    // (commit, whether its parents are already on the stack)
+    let mut stack: Vec<(ObjectId, bool)> = tips.iter().rev().map(|&t| (t, false)).collect();
+    while let Some((id, expanded)) = stack.pop() {
+        if expanded {
+            order.push(id);
+            continue;
+        }
+        if !visited.insert(id) {
+            continue;
+        }
+        stack.push((id, true));
+        for &parent in parents.get(&id).into_iter().flatten().rev() {
+            if parents.contains_key(&parent) && !visited.contains(&parent) {
+                stack.push((parent, false));
+            }
+        }
+    }
+    order
+}
+
+/// Collects the blobs of `wanted` (not yet in `known`) that `tree` holds and `parent` does not
+/// hold at the same path, comparing subtrees by id so unchanged ones are never decoded.
+fn added_blobs(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+    prefix: String,
+    wanted: &HashSet<ObjectId>,
+    known: &HashMap<ObjectId, Provenance>,
+    out: &mut Vec<(ObjectId, String)>,
+) {
+    if Some(tree) == parent {
+        return;
+    }
+    let entries = |id: ObjectId| -> Vec<(String, ObjectId, bool, bool)> {
+        let Ok(tree) = repo.find_tree(id) else {
+            return Vec::new();
+        };
+        let Ok(decoded) = tree.decode() else {
+            return Vec::new();
+        };
+        decoded
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.filename.to_str_lossy().into_owned(),
+                    e.oid.to_owned(),
+                    e.mode.is_tree(),
+                    e.mode.is_blob(),
+                )
+            })
+            .collect()
+    };
+    let before: HashMap<String, (ObjectId, bool)> = parent
+        .map(|p| {
+            entries(p)
+                .into_iter()
+                .map(|(name, oid, is_tree, _)| (name, (oid, is_tree)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (name, oid, is_tree, is_blob) in entries(tree) {
+        let old = before.get(&name);
+        if old.is_some_and(|&(old_oid, _)| old_oid == oid) {
+            continue;
+        }
+        let path = join(&prefix, &name);
+        if is_tree {
+            let old_tree = old.and_then(|&(old_oid, was_tree)| was_tree.then_some(old_oid));
+            added_blobs(repo, oid, old_tree, path, wanted, known, out);
+        } else if is_blob
+            && wanted.contains(&oid)
+            && !known.contains_key(&oid)
+            && !out.iter().any(|(b, _)| *b == oid)
+        {
+            out.push((oid, path));
+        }
+    }
+}
+
+/// Reads blobs of one repository; make one per thread with [`GitRepository::reader`].
+pub struct BlobReader {
+    repo: gix::Repository,
+    display: String,
+}
+
+impl BlobReader {
+    /// The blob's bytes.
+    pub fn read(&self, blob: &HistoryBlob) -> Result<Vec<u8>, SourceError> {
+        self.repo
+            .find_blob(blob.id)
+            .map(|b| b.detach().data)
+            .map_err(|e| SourceError::Git {
+                repo: self.display.clone(),
+                message: format!("blob {} ({}): {e}", blob.id, blob.path),
+            })
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+fn shown(prefix: &str) -> &str {
+    if prefix.is_empty() { "/" } else { prefix }
+}
