@@ -197,6 +197,74 @@ impl GitRepository {
         Ok(history)
     }
 
+    /// Finds the repository that holds `path` (it or a parent directory), for `--staged`.
+    pub fn discover(path: &Path) -> Result<Self, SourceError> {
+        let repo = gix::discover(path).map_err(|e| SourceError::Git {
+            repo: path.display().to_string(),
+            message: format!("not in a git repository: {e}"),
+        })?;
+        let display = repo
+            .workdir()
+            .unwrap_or_else(|| repo.git_dir())
+            .display()
+            .to_string();
+        Ok(Self {
+            repo: repo.into_sync(),
+            display,
+        })
+    }
+
+    /// The repository's `.git` directory.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
+    /// The files staged in the index whose content differs from HEAD's (all of them before
+    /// the first commit), each with its path relative to the working tree: what the next
+    /// commit would add. Unmerged entries, submodules and symbolic links are left out.
+    pub fn staged(&self) -> Result<Vec<HistoryBlob>, SourceError> {
+        let repo = self.repo.to_thread_local();
+        let index = repo
+            .index_or_empty()
+            .map_err(|e| self.error(format!("index: {e}")))?;
+        let mut at_head = HashMap::new();
+        if let Ok(head) = repo.head_id()
+            && let Ok(commit) = repo.find_commit(head.detach())
+            && let Ok(tree) = commit.tree_id()
+        {
+            let mut stack = vec![(tree.detach(), String::new())];
+            while let Some((id, prefix)) = stack.pop() {
+                let tree = repo
+                    .find_tree(id)
+                    .map_err(|e| self.error(format!("tree {id}: {e}")))?;
+                let decoded = tree
+                    .decode()
+                    .map_err(|e| self.error(format!("tree {id}: {e}")))?;
+                for entry in &decoded.entries {
+                    let path = join(&prefix, entry.filename.to_str_lossy().as_ref());
+                    if entry.mode.is_tree() {
+                        stack.push((entry.oid.to_owned(), path));
+                    } else {
+                        at_head.insert(path, entry.oid.to_owned());
+                    }
+                }
+            }
+        }
+        let mut staged = Vec::new();
+        for entry in index.entries() {
+            let file = entry.mode == gix::index::entry::Mode::FILE
+                || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
+            if !file || entry.stage_raw() != 0 {
+                continue;
+            }
+            let path = entry.path(&index).to_str_lossy().into_owned();
+            if at_head.get(&path) != Some(&entry.id) {
+                staged.push(HistoryBlob { id: entry.id, path });
+            }
+        }
+        Ok(staged)
+    }
+
     /// A reader for blobs, one per thread.
     pub fn reader(&self) -> BlobReader {
         BlobReader {

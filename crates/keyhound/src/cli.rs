@@ -26,6 +26,24 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Manage the git pre-commit hook.
+    Hook {
+        /// What to do with the hook.
+        #[command(subcommand)]
+        command: HookCommand,
+    },
+}
+
+/// `keyhound hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that runs `keyhound scan --staged` into the repository holding
+    /// the current directory.
+    Install {
+        /// Replace an existing pre-commit hook.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// When to colour human output.
@@ -102,6 +120,10 @@ pub struct ScanArgs {
     /// In a git repository, scan the working tree's files only, not the history.
     #[arg(long)]
     pub no_history: bool,
+    /// Scan only what is staged in the index of the repository holding PATH (default `.`):
+    /// the pre-commit check. Line numbers are those of the staged files.
+    #[arg(long, conflicts_with_all = ["no_history", "branch"])]
+    pub staged: bool,
     /// In a git repository, walk only the history reachable from this ref (default: every ref).
     #[arg(long, value_name = "REF")]
     pub branch: Option<String>,

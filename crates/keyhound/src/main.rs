@@ -3,6 +3,7 @@
 //! The binary is glue: argument parsing and wiring of the library crates.
 
 mod cli;
+mod hook;
 mod rules_cmd;
 mod scan;
 
@@ -25,5 +26,6 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Scan(args) => scan::run(&args),
         cli::Command::Rules { command } => rules_cmd::run(&command),
+        cli::Command::Hook { command } => hook::run(&command),
     }
 }

@@ -14,11 +14,14 @@ use keyhound_engine::{Engine, EngineOptions, Match, ScanStats, Scratch};
 use keyhound_findings::Commit;
 use keyhound_findings::{FindingSet, Occurrence, Snippet};
 use keyhound_report::{Format, Report, ScanSummary};
-use keyhound_sources::git::{GitRepository, ObjectId};
+use keyhound_sources::git::{GitRepository, HistoryBlob, ObjectId};
 use keyhound_sources::{BINARY_PROBE, Content, FileEvent, FileInput, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
 use crate::rules_cmd::load_rules;
+
+/// A comment on a secret's line that marks it as a known false positive (or an accepted risk).
+const ALLOW_MARKER: &str = "keyhound:allow";
 
 /// Scans shorter than this never show a progress bar.
 const PROGRESS_DELAY: Duration = Duration::from_millis(300);
@@ -75,6 +78,9 @@ impl Sink {
             Err(poisoned) => poisoned.into_inner(),
         };
         for (m, snippet) in found {
+            if snippet.before.contains(ALLOW_MARKER) || snippet.after.contains(ALLOW_MARKER) {
+                continue;
+            }
             let occurrence = Occurrence {
                 path: path.to_string(),
                 line: m.location.start.line,
@@ -192,7 +198,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             &sink,
         );
     }
-    let (repos, roots): (Vec<(PathBuf, GitRepository)>, Vec<PathBuf>) = if args.no_history {
+    let (repos, roots): (Vec<(PathBuf, GitRepository)>, Vec<PathBuf>) = if args.staged {
+        for root in &roots {
+            let repo = GitRepository::discover(root)?;
+            let staged = repo.staged()?;
+            scan_blobs(&engine, &repo, &staged, args, threads, &sink)?;
+        }
+        (Vec::new(), Vec::new())
+    } else if args.no_history {
         (Vec::new(), roots)
     } else {
         let mut repos = Vec::new();
@@ -269,6 +282,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Sarif => Format::Sarif,
     };
     write_report(format, &report, args.output.as_deref(), args.color)?;
+    if args.staged && !findings.is_empty() {
+        eprintln!(
+            "keyhound: commit blocked: {} secret(s) in staged files (listed above).\n\
+             Remove them from the files (and rotate any that were real), then `git add` again.\n\
+             A false positive: add the comment `keyhound:allow` on its line, then `git add` again.",
+            findings.len()
+        );
+    }
 
     Ok(if !findings.is_empty() {
         ExitCode::from(1)
@@ -400,29 +421,23 @@ fn scan_content(
     });
 }
 
-/// Scans every unique blob of a repository's history in parallel, then attaches provenance (the
-/// introducing commit and the path there) to the occurrences found in blobs.
-fn scan_history(
+/// Scans `blobs` of `repo` in parallel, each under its path.
+fn scan_blobs(
     engine: &Engine,
-    root: &Path,
     repo: &GitRepository,
+    blobs: &[HistoryBlob],
     args: &ScanArgs,
     threads: usize,
     sink: &Sink,
 ) -> anyhow::Result<()> {
     use rayon::prelude::*;
-    let history = repo.history(args.branch.as_deref())?;
-    for error in history.errors {
-        sink.error(error.to_string());
-    }
     let limit = (args.max_file_size > 0).then_some(args.max_file_size);
-    let first = sink.matches.lock().map_or(0, |m| m.len());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start scan threads")?;
     pool.install(|| {
-        history.blobs.par_iter().for_each_init(
+        blobs.par_iter().for_each_init(
             || repo.reader(),
             |reader, blob| match reader.read(blob) {
                 Ok(bytes) if limit.is_some_and(|l| bytes.len() as u64 > l) => {
@@ -440,6 +455,25 @@ fn scan_history(
             },
         );
     });
+    Ok(())
+}
+
+/// Scans every unique blob of a repository's history in parallel, then attaches provenance (the
+/// introducing commit and the path there) to the occurrences found in blobs.
+fn scan_history(
+    engine: &Engine,
+    root: &Path,
+    repo: &GitRepository,
+    args: &ScanArgs,
+    threads: usize,
+    sink: &Sink,
+) -> anyhow::Result<()> {
+    let history = repo.history(args.branch.as_deref())?;
+    for error in history.errors {
+        sink.error(error.to_string());
+    }
+    let first = sink.matches.lock().map_or(0, |m| m.len());
+    scan_blobs(engine, repo, &history.blobs, args, threads, sink)?;
     let mut matches = match sink.matches.lock() {
         Ok(m) => m,
         Err(poisoned) => poisoned.into_inner(),

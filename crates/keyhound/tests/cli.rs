@@ -812,3 +812,112 @@ fn a_missing_object_is_reported_and_other_findings_kept() {
         1
     );
 }
+
+#[test]
+fn staged_scans_only_what_the_next_commit_adds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let committed = github_pat(51);
+    commit(
+        repo,
+        &[("old.env", &format!("GITHUB_TOKEN={committed}\n"))],
+        "Old secret",
+    );
+    let staged = github_pat(52);
+    write_tree(
+        repo,
+        &[
+            (
+                "app/config.py",
+                &format!("# settings\nDEBUG = False\nTOKEN = \"{staged}\"\n"),
+            ),
+            (
+                "unstaged.env",
+                &format!("GITHUB_TOKEN={}\n", github_pat(53)),
+            ),
+            (
+                "allowed.py",
+                &format!("FIXTURE = \"{}\"  # keyhound:allow\n", github_pat(54)),
+            ),
+        ],
+    );
+    git(repo, &["add", "app/config.py", "allowed.py"]);
+
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "--staged",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["secret"], staged.as_str());
+    assert_eq!(findings[0]["path"], "app/config.py");
+    assert_eq!(findings[0]["line"], 3);
+    assert!(stderr(&out).contains("commit blocked"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("keyhound:allow"), "{}", stderr(&out));
+
+    // From a subdirectory the same repository is found.
+    let sub = run_in(&repo.join("app"), &["scan", "--staged", "-q"]);
+    assert_eq!(code(&sub), 1);
+
+    git(repo, &["commit", "-q", "-m", "Add config"]);
+    let clean = run_in(repo, &["scan", "--staged", "-q"]);
+    assert_eq!(code(&clean), 0, "{}", stdout(&clean));
+}
+
+#[test]
+fn hook_install_writes_a_hook_that_blocks_a_secret_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let out = run_in(repo, &["hook", "install"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let hook = repo.join(".git/hooks/pre-commit");
+    let script = std::fs::read_to_string(&hook).expect("hook written");
+    assert!(script.contains("keyhound scan --staged"), "{script}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&hook).expect("hook").permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "executable");
+    }
+    let again = run_in(repo, &["hook", "install"]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(code(&run_in(repo, &["hook", "install", "--force"])), 0);
+
+    // The hook really blocks: run it with this keyhound first on PATH.
+    write_tree(
+        repo,
+        &[(
+            "deploy.sh",
+            &format!("export GITHUB_TOKEN={}\n", github_pat(55)),
+        )],
+    );
+    git(repo, &["add", "deploy.sh"]);
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_keyhound"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let blocked = std::process::Command::new(&hook)
+        .current_dir(repo)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("hook runs");
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&blocked.stdout).contains("deploy.sh:1:"));
+}
