@@ -122,6 +122,73 @@ impl GitRepository {
         Ok(tips)
     }
 
+    /// Lists the unique blobs that the commits after `since` introduced: those reachable from
+    /// every ref (or from `branch`) but not from `since`, each compared with its parents, so
+    /// only files those commits added or changed are listed (the CI check of a push or pull
+    /// request). `since` is anything `git rev-parse` would take: an id, a short id, a ref.
+    pub fn since(&self, since: &str, branch: Option<&str>) -> Result<History, SourceError> {
+        let repo = self.repo.to_thread_local();
+        let base = repo
+            .rev_parse_single(since)
+            .map_err(|e| self.error(format!("--since-commit {since}: {e}")))?
+            .detach();
+        let tips = self.tips(&repo, branch)?;
+        let mut history = History::default();
+        let walk = repo
+            .rev_walk(tips)
+            .with_hidden([base])
+            .all()
+            .map_err(|e| self.error(e))?;
+        let mut seen_blobs = HashSet::new();
+        for info in walk {
+            let info = match info {
+                Ok(info) => info,
+                Err(e) => {
+                    history.errors.push(self.error(format!("commit walk: {e}")));
+                    continue;
+                }
+            };
+            history.commits += 1;
+            let tree_of = |id: ObjectId| -> Option<ObjectId> {
+                repo.find_commit(id)
+                    .ok()?
+                    .tree_id()
+                    .ok()
+                    .map(|t| t.detach())
+            };
+            let Some(tree) = tree_of(info.id) else {
+                history
+                    .errors
+                    .push(self.error(format!("commit {}: unreadable tree", info.id)));
+                continue;
+            };
+            // A merge introduces what none of its parents had; a root commit everything.
+            let parent_trees: Vec<Option<ObjectId>> = if info.parent_ids.is_empty() {
+                vec![None]
+            } else {
+                info.parent_ids.iter().map(|&p| tree_of(p)).collect()
+            };
+            let mut introduced: Option<Vec<(ObjectId, String)>> = None;
+            for parent in parent_trees {
+                let mut changed = Vec::new();
+                changed_blobs(&repo, tree, parent, String::new(), &mut changed);
+                introduced = Some(match introduced {
+                    None => changed,
+                    Some(previous) => previous
+                        .into_iter()
+                        .filter(|e| changed.contains(e))
+                        .collect(),
+                });
+            }
+            for (id, path) in introduced.unwrap_or_default() {
+                if seen_blobs.insert(id) {
+                    history.blobs.push(HistoryBlob { id, path });
+                }
+            }
+        }
+        Ok(history)
+    }
+
     /// Lists every unique blob reachable from every ref (or from `branch`). An empty
     /// repository or an unborn branch has no blobs; unreadable objects are reported in
     /// [`History::errors`] and skipped.
@@ -273,12 +340,14 @@ impl GitRepository {
         }
     }
 
-    /// Where each of `blobs` entered the history: the first commit, parents before children,
-    /// whose tree holds the blob while its first parent's does not, with the path there.
+    /// Where each of `blobs` entered the history (only the commits after `since`, when given):
+    /// the first commit, parents before children, whose tree holds the blob while its first
+    /// parent's does not, with the path there.
     pub fn provenance(
         &self,
         blobs: &HashSet<ObjectId>,
         branch: Option<&str>,
+        since: Option<&str>,
     ) -> Result<HashMap<ObjectId, Provenance>, SourceError> {
         let repo = self.repo.to_thread_local();
         let mut found = HashMap::new();
@@ -286,9 +355,18 @@ impl GitRepository {
             return Ok(found);
         }
         let tips = self.tips(&repo, branch)?;
+        let hidden = match since {
+            Some(rev) => vec![
+                repo.rev_parse_single(rev)
+                    .map_err(|e| self.error(format!("--since-commit {rev}: {e}")))?
+                    .detach(),
+            ],
+            None => Vec::new(),
+        };
         let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
         for info in repo
             .rev_walk(tips.iter().copied())
+            .with_hidden(hidden)
             .all()
             .map_err(|e| self.error(e))?
         {
@@ -310,13 +388,13 @@ impl GitRepository {
             let Some(tree) = tree_of(id) else { continue };
             let parent_tree = parent.and_then(tree_of);
             let mut introduced = Vec::new();
-            added_blobs(
+            let unattributed = |oid: ObjectId| blobs.contains(&oid) && !found.contains_key(&oid);
+            diff_trees(
                 &repo,
                 tree,
                 parent_tree,
                 String::new(),
-                blobs,
-                &found,
+                &unattributed,
                 &mut introduced,
             );
             if introduced.is_empty() {
@@ -353,13 +431,12 @@ impl GitRepository {
             && let Some(tree) = tree_of(head.detach())
         {
             let mut at_head = Vec::new();
-            added_blobs(
+            diff_trees(
                 &repo,
                 tree,
                 None,
                 String::new(),
-                blobs,
-                &HashMap::new(),
+                &|oid| blobs.contains(&oid),
                 &mut at_head,
             );
             for (blob, _) in at_head {
@@ -397,15 +474,26 @@ fn parents_first(tips: &[ObjectId], parents: &HashMap<ObjectId, Vec<ObjectId>>) 
     order
 }
 
-/// Collects the blobs of `wanted` (not yet in `known`) that `tree` holds and `parent` does not
-/// hold at the same path, comparing subtrees by id so unchanged ones are never decoded.
-fn added_blobs(
+/// Collects every blob (with its path) that `tree` holds and `parent` does not hold at the same
+/// path, comparing subtrees by id so unchanged ones are never decoded.
+fn changed_blobs(
     repo: &gix::Repository,
     tree: ObjectId,
     parent: Option<ObjectId>,
     prefix: String,
-    wanted: &HashSet<ObjectId>,
-    known: &HashMap<ObjectId, Provenance>,
+    out: &mut Vec<(ObjectId, String)>,
+) {
+    diff_trees(repo, tree, parent, prefix, &|_| true, out);
+}
+
+/// Collects the blobs that `tree` holds and `parent` does not hold at the same path and that
+/// `keep` accepts, each once, comparing subtrees by id so unchanged ones are never decoded.
+fn diff_trees(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+    prefix: String,
+    keep: &dyn Fn(ObjectId) -> bool,
     out: &mut Vec<(ObjectId, String)>,
 ) {
     if Some(tree) == parent {
@@ -447,12 +535,8 @@ fn added_blobs(
         let path = join(&prefix, &name);
         if is_tree {
             let old_tree = old.and_then(|&(old_oid, was_tree)| was_tree.then_some(old_oid));
-            added_blobs(repo, oid, old_tree, path, wanted, known, out);
-        } else if is_blob
-            && wanted.contains(&oid)
-            && !known.contains_key(&oid)
-            && !out.iter().any(|(b, _)| *b == oid)
-        {
+            diff_trees(repo, oid, old_tree, path, keep, out);
+        } else if is_blob && keep(oid) && !out.iter().any(|(b, _)| *b == oid) {
             out.push((oid, path));
         }
     }

@@ -124,6 +124,10 @@ pub struct ScanArgs {
     /// the pre-commit check. Line numbers are those of the staged files.
     #[arg(long, conflicts_with_all = ["no_history", "branch"])]
     pub staged: bool,
+    /// In a git repository, scan only what the commits after REV introduced (the CI check of
+    /// a push or pull request), e.g. `--since-commit origin/main`.
+    #[arg(long, value_name = "REV", conflicts_with_all = ["no_history", "staged"])]
+    pub since_commit: Option<String>,
     /// In a git repository, walk only the history reachable from this ref (default: every ref).
     #[arg(long, value_name = "REF")]
     pub branch: Option<String>,

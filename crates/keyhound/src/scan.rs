@@ -213,6 +213,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for root in roots {
             match GitRepository::open(&root) {
                 Some(repo) => repos.push((root, repo)),
+                None if args.since_commit.is_some() => {
+                    anyhow::bail!(
+                        "{}: --since-commit needs the root of a git repository",
+                        root.display()
+                    )
+                }
                 None => others.push(root),
             }
         }
@@ -468,7 +474,10 @@ fn scan_history(
     threads: usize,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let history = repo.history(args.branch.as_deref())?;
+    let history = match &args.since_commit {
+        Some(rev) => repo.since(rev, args.branch.as_deref())?,
+        None => repo.history(args.branch.as_deref())?,
+    };
     for error in history.errors {
         sink.error(error.to_string());
     }
@@ -480,7 +489,8 @@ fn scan_history(
     };
     let found: std::collections::HashSet<ObjectId> =
         matches[first..].iter().filter_map(|p| p.blob).collect();
-    let provenance = repo.provenance(&found, args.branch.as_deref())?;
+    let provenance =
+        repo.provenance(&found, args.branch.as_deref(), args.since_commit.as_deref())?;
     let prefix = (root != Path::new(".")).then(|| root.display().to_string());
     for pending in &mut matches[first..] {
         let Some(blob) = pending.blob else { continue };

@@ -921,3 +921,72 @@ fn hook_install_writes_a_hook_that_blocks_a_secret_and_refuses_to_overwrite() {
     assert_eq!(blocked.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&blocked.stdout).contains("deploy.sh:1:"));
 }
+
+#[test]
+fn since_commit_scans_only_what_later_commits_introduced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let old = github_pat(61);
+    let base = commit(
+        repo,
+        &[("old.env", &format!("GITHUB_TOKEN={old}\n"))],
+        "Old secret",
+    );
+    let new = github_pat(62);
+    let pushed = commit(
+        repo,
+        &[
+            ("ci/deploy.yml", &format!("env:\n  GITHUB_TOKEN: {new}\n")),
+            ("old.env", &format!("GITHUB_TOKEN={old}\n# touched\n")),
+        ],
+        "Add deploy workflow",
+    );
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--since-commit",
+            &base[..10],
+            ".",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let secrets: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret"))
+        .collect();
+    // old.env changed after the base, so its (old) secret is in a new blob and is reported too.
+    assert_eq!(secrets.len(), 2, "{report}");
+    let deploy = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["secret"] == new.as_str())
+        .expect("new secret found");
+    assert_eq!(deploy["path"], "ci/deploy.yml");
+    assert_eq!(deploy["line"], 2);
+    assert_eq!(deploy["occurrences"][0]["commit"]["id"], pushed.as_str());
+
+    let nothing_new = run_in(repo, &["scan", "-q", "--since-commit", "HEAD", "."]);
+    assert_eq!(code(&nothing_new), 0, "{}", stdout(&nothing_new));
+
+    let bad = run_in(repo, &["scan", "-q", "--since-commit", "no-such-rev", "."]);
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("no-such-rev"), "{}", stderr(&bad));
+
+    let not_repo = run_in(repo, &["scan", "-q", "--since-commit", "HEAD", "ci"]);
+    assert_eq!(code(&not_repo), 2);
+    assert!(
+        stderr(&not_repo).contains("git repository"),
+        "{}",
+        stderr(&not_repo)
+    );
+}
