@@ -88,12 +88,21 @@ impl CompiledRule {
     }
 }
 
+/// Lazy-DFA cache per regex and thread. The default (2 MiB) is too small for the wide bounded
+/// patterns of multi-line rules: the cache kept filling and the DFA was rebuilt over and over
+/// (a fifth of a history scan's time went to determinization).
+const HYBRID_CACHE_BYTES: usize = 16 << 20;
+
 fn compile(pattern: &str) -> Result<Compiled, String> {
     let config = syntax::Config::new().unicode(false).utf8(false);
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
     let regex = meta::Regex::builder()
-        .configure(meta::Config::new().utf8_empty(false))
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .hybrid_cache_capacity(HYBRID_CACHE_BYTES),
+        )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
     let secret_group = regex

@@ -1,10 +1,13 @@
-//! Git history: every blob reachable from every ref, each listed once, and where a blob came from.
+//! Git history: every blob of a repository, each read and handed out once, and where a blob
+//! came from.
 //!
-//! Reading goes through gix, never the git binary. The walk decodes each tree once (trees are
-//! shared between commits and are skipped once seen) and lists each unique blob once, with the
-//! first path it was seen under. Provenance — the commit that introduced a blob, its path there,
-//! and whether HEAD still holds it — is computed afterwards, only for the blobs that had
-//! findings, by comparing each commit's tree with its first parent's by object id.
+//! Reading goes through gix, never the git binary. A full-history scan reads the object
+//! database directly: each pack is traversed once in offset order (every delta base decoded
+//! once, in parallel), then the loose objects. Provenance — the commit that introduced a blob,
+//! its path there, and whether HEAD still holds it — is computed afterwards, only for the blobs
+//! that had findings, by comparing each commit's tree with its first parent's by object id;
+//! a blob no ref reaches has none. `--since-commit` and `--staged` list their few blobs from
+//! commit and index diffs and read them one by one.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -189,81 +192,6 @@ impl GitRepository {
         Ok(history)
     }
 
-    /// Lists every unique blob reachable from every ref (or from `branch`). An empty
-    /// repository or an unborn branch has no blobs; unreadable objects are reported in
-    /// [`History::errors`] and skipped.
-    pub fn history(&self, branch: Option<&str>) -> Result<History, SourceError> {
-        let repo = self.repo.to_thread_local();
-        let tips = self.tips(&repo, branch)?;
-        let mut history = History::default();
-        if tips.is_empty() {
-            return Ok(history);
-        }
-        let walk = repo.rev_walk(tips).all().map_err(|e| self.error(e))?;
-        let mut seen_trees = HashSet::new();
-        let mut seen_blobs = HashSet::new();
-        for info in walk {
-            let info = match info {
-                Ok(info) => info,
-                Err(e) => {
-                    history.errors.push(self.error(format!("commit walk: {e}")));
-                    continue;
-                }
-            };
-            history.commits += 1;
-            let tree = match info
-                .object()
-                .map_err(|e| e.to_string())
-                .and_then(|c| c.tree_id().map_err(|e| e.to_string()))
-            {
-                Ok(tree) => tree.detach(),
-                Err(e) => {
-                    history
-                        .errors
-                        .push(self.error(format!("commit {}: {e}", info.id)));
-                    continue;
-                }
-            };
-            let mut stack = vec![(tree, String::new())];
-            while let Some((tree_id, prefix)) = stack.pop() {
-                if !seen_trees.insert(tree_id) {
-                    continue;
-                }
-                let tree = match repo.find_tree(tree_id) {
-                    Ok(tree) => tree,
-                    Err(e) => {
-                        history
-                            .errors
-                            .push(self.error(format!("tree {tree_id} ({}): {e}", shown(&prefix))));
-                        continue;
-                    }
-                };
-                let decoded = match tree.decode() {
-                    Ok(decoded) => decoded,
-                    Err(e) => {
-                        history
-                            .errors
-                            .push(self.error(format!("tree {tree_id} ({}): {e}", shown(&prefix))));
-                        continue;
-                    }
-                };
-                for entry in &decoded.entries {
-                    let path = join(&prefix, entry.filename.to_str_lossy().as_ref());
-                    if entry.mode.is_tree() {
-                        stack.push((entry.oid.to_owned(), path));
-                    } else if entry.mode.is_blob() && seen_blobs.insert(entry.oid.to_owned()) {
-                        history.blobs.push(HistoryBlob {
-                            id: entry.oid.to_owned(),
-                            path,
-                        });
-                    }
-                    // Submodule commits and symbolic links hold no file content of this repository.
-                }
-            }
-        }
-        Ok(history)
-    }
-
     /// Finds the repository that holds `path` (it or a parent directory), for `--staged`.
     pub fn discover(path: &Path) -> Result<Self, SourceError> {
         let repo = gix::discover(path).map_err(|e| SourceError::Git {
@@ -330,6 +258,119 @@ impl GitRepository {
             }
         }
         Ok(staged)
+    }
+
+    /// Calls `visit` with every blob of the object database, once each, from `threads`
+    /// threads: each pack is traversed once in offset order, so every delta base is decoded
+    /// once, then the loose objects are read. Blobs that no ref reaches are visited too (see
+    /// [`Self::provenance`] to tell them apart). Returns the objects that could not be read.
+    pub fn for_each_blob_in_odb(
+        &self,
+        threads: usize,
+        visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
+    ) -> Vec<SourceError> {
+        use std::sync::atomic::AtomicBool;
+        let mut errors = Vec::new();
+        let seen = std::sync::Mutex::new(HashSet::new());
+        let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        let objects = self.repo.objects.path().to_path_buf();
+        let mut indices: Vec<_> = std::fs::read_dir(objects.join("pack"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        indices.sort();
+        for idx in indices {
+            let bundle = match gix::odb::pack::Bundle::at(&idx, self.repo.objects.object_hash()) {
+                Ok(bundle) => bundle,
+                Err(e) => {
+                    errors.push(self.error(format!("{}: {e}", idx.display())));
+                    continue;
+                }
+            };
+            let interrupt = AtomicBool::new(false);
+            let traversed = bundle.index.traverse(
+                &bundle.pack,
+                &mut gix::progress::Discard,
+                &interrupt,
+                |kind, data, entry, _| {
+                    if kind == gix::object::Kind::Blob && first_time(entry.oid) {
+                        let blob = HistoryBlob {
+                            id: entry.oid,
+                            path: String::new(),
+                        };
+                        visit(&blob, data);
+                    }
+                    Ok(())
+                },
+                gix::odb::pack::index::traverse::Options {
+                    traversal: gix::odb::pack::index::traverse::Algorithm::DeltaTreeLookup,
+                    thread_limit: Some(threads.max(1)),
+                    check: gix::odb::pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerificationAndNoAbortOnDecodeError,
+                    alloc_limit_bytes: None,
+                    make_pack_lookup_cache: || gix::odb::pack::cache::Never,
+                },
+            );
+            if let Err(e) = traversed {
+                errors.push(self.error(format!("{}: {e}", idx.display())));
+            }
+        }
+        let loose = gix::odb::loose::Store::at(&objects, self.repo.objects.object_hash());
+        let repo = self.repo.to_thread_local();
+        for id in loose.iter() {
+            let id = match id {
+                Ok(id) => id,
+                Err(e) => {
+                    errors.push(self.error(format!("loose objects: {e}")));
+                    continue;
+                }
+            };
+            match repo.find_object(id) {
+                Ok(object) if object.kind == gix::object::Kind::Blob => {
+                    if first_time(id) {
+                        let blob = HistoryBlob {
+                            id,
+                            path: String::new(),
+                        };
+                        visit(&blob, &object.data);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(self.error(format!("object {id}: {e}"))),
+            }
+        }
+        errors
+    }
+
+    /// Calls `visit` with the content of each of `blobs` (a few: staged files, the blobs of a
+    /// pushed range), reading them one by one from `threads` threads. Returns the objects that
+    /// could not be read.
+    pub fn for_each_blob(
+        &self,
+        blobs: &[HistoryBlob],
+        threads: usize,
+        visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
+    ) -> Vec<SourceError> {
+        let chunk = blobs.len().div_ceil(threads.max(1)).max(1);
+        let failed = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for part in blobs.chunks(chunk) {
+                let failed = &failed;
+                scope.spawn(move || {
+                    let reader = self.reader();
+                    for blob in part {
+                        match reader.read(blob) {
+                            Ok(data) => visit(blob, &data),
+                            Err(e) => failed.lock().unwrap_or_else(|p| p.into_inner()).push(e),
+                        }
+                    }
+                });
+            }
+        });
+        failed.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A reader for blobs, one per thread.
@@ -567,8 +608,4 @@ fn join(prefix: &str, name: &str) -> String {
     } else {
         format!("{prefix}/{name}")
     }
-}
-
-fn shown(prefix: &str) -> &str {
-    if prefix.is_empty() { "/" } else { prefix }
 }

@@ -202,7 +202,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for root in &roots {
             let repo = GitRepository::discover(root)?;
             let staged = repo.staged()?;
-            scan_blobs(&engine, &repo, &staged, args, threads, &sink)?;
+            scan_blobs(&engine, &repo, Some(&staged), args, threads, &sink);
         }
         (Vec::new(), Vec::new())
     } else if args.no_history {
@@ -366,6 +366,33 @@ fn scan_file(engine: &Engine, input: &FileInput, include_binary: bool, sink: &Si
     }
 }
 
+/// Scans one input held in memory.
+fn scan_bytes(
+    engine: &Engine,
+    path: &str,
+    blob: Option<ObjectId>,
+    bytes: &[u8],
+    include_binary: bool,
+    sink: &Sink,
+) {
+    if !include_binary && keyhound_sources::looks_binary(bytes) {
+        sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let mut stats = ScanStats::default();
+    let found = SCRATCH.with(|scratch| {
+        engine
+            .scan(bytes, &mut scratch.borrow_mut(), &mut stats)
+            .into_iter()
+            .map(|m| {
+                let snippet = Snippet::from_haystack(bytes, m.span.clone());
+                (m, snippet)
+            })
+            .collect()
+    });
+    sink.record(path, blob, found, &stats);
+}
+
 fn scan_content(
     engine: &Engine,
     path: &str,
@@ -374,98 +401,82 @@ fn scan_content(
     include_binary: bool,
     sink: &Sink,
 ) {
-    let mut stats = ScanStats::default();
-    SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        match content {
-            Content::Bytes(bytes) => {
-                if !include_binary && keyhound_sources::looks_binary(&bytes) {
-                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                let found = engine
-                    .scan(&bytes, &mut scratch, &mut stats)
-                    .into_iter()
-                    .map(|m| {
-                        let snippet = Snippet::from_haystack(&bytes, m.span.clone());
-                        (m, snippet)
-                    })
-                    .collect();
-                sink.record(path, blob, found, &stats);
-            }
-            Content::Stream(mut reader) => {
-                let mut head = Vec::with_capacity(BINARY_PROBE);
-                if let Err(e) = (&mut reader)
-                    .take(BINARY_PROBE as u64)
-                    .read_to_end(&mut head)
-                {
-                    sink.error(format!("{path}: cannot read: {e}"));
-                    return;
-                }
-                if !include_binary && keyhound_sources::looks_binary(&head) {
-                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                let mut chained = std::io::Cursor::new(head).chain(reader);
-                let mut found = Vec::new();
-                let result = engine.scan_stream(
-                    &mut chained,
-                    &mut scratch,
-                    &mut stats,
-                    &mut |m, chunk, base| {
-                        let snippet =
-                            Snippet::from_haystack(chunk, m.span.start - base..m.span.end - base);
-                        found.push((m, snippet));
-                    },
-                );
-                if let Err(e) = result {
-                    sink.error(format!("{path}: read failed part-way: {e}"));
-                }
-                sink.record(path, blob, found, &stats);
-            }
+    let mut reader = match content {
+        Content::Bytes(bytes) => {
+            return scan_bytes(engine, path, blob, &bytes, include_binary, sink);
         }
+        Content::Stream(reader) => reader,
+    };
+    let mut head = Vec::with_capacity(BINARY_PROBE);
+    if let Err(e) = (&mut reader)
+        .take(BINARY_PROBE as u64)
+        .read_to_end(&mut head)
+    {
+        sink.error(format!("{path}: cannot read: {e}"));
+        return;
+    }
+    if !include_binary && keyhound_sources::looks_binary(&head) {
+        sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let mut chained = std::io::Cursor::new(head).chain(reader);
+    let mut found = Vec::new();
+    let mut stats = ScanStats::default();
+    let result = SCRATCH.with(|scratch| {
+        engine.scan_stream(
+            &mut chained,
+            &mut scratch.borrow_mut(),
+            &mut stats,
+            &mut |m, chunk, base| {
+                let snippet = Snippet::from_haystack(chunk, m.span.start - base..m.span.end - base);
+                found.push((m, snippet));
+            },
+        )
     });
+    if let Err(e) = result {
+        sink.error(format!("{path}: read failed part-way: {e}"));
+    }
+    sink.record(path, blob, found, &stats);
 }
 
-/// Scans `blobs` of `repo` in parallel, each under its path.
+/// Scans `blobs` of `repo` in parallel, each under its path; all of the repository's blobs when
+/// `blobs` is `None`.
 fn scan_blobs(
     engine: &Engine,
     repo: &GitRepository,
-    blobs: &[HistoryBlob],
+    blobs: Option<&[HistoryBlob]>,
     args: &ScanArgs,
     threads: usize,
     sink: &Sink,
-) -> anyhow::Result<()> {
-    use rayon::prelude::*;
+) {
     let limit = (args.max_file_size > 0).then_some(args.max_file_size);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start scan threads")?;
-    pool.install(|| {
-        blobs.par_iter().for_each_init(
-            || repo.reader(),
-            |reader, blob| match reader.read(blob) {
-                Ok(bytes) if limit.is_some_and(|l| bytes.len() as u64 > l) => {
-                    sink.files_skipped.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(bytes) => scan_content(
-                    engine,
-                    &blob.path,
-                    Some(blob.id),
-                    Content::Bytes(bytes),
-                    args.include_binary,
-                    sink,
-                ),
-                Err(e) => sink.error(e.to_string()),
-            },
-        );
-    });
-    Ok(())
+    let visit = |blob: &HistoryBlob, bytes: &[u8]| {
+        if limit.is_some_and(|l| bytes.len() as u64 > l) {
+            sink.files_skipped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            scan_bytes(
+                engine,
+                &blob.path,
+                Some(blob.id),
+                bytes,
+                args.include_binary,
+                sink,
+            );
+        }
+    };
+    let errors = match blobs {
+        Some(blobs) => repo.for_each_blob(blobs, threads, &visit),
+        None => repo.for_each_blob_in_odb(threads, &visit),
+    };
+    for error in errors {
+        sink.error(error.to_string());
+    }
 }
 
-/// Scans every unique blob of a repository's history in parallel, then attaches provenance (the
-/// introducing commit and the path there) to the occurrences found in blobs.
+/// Scans the history of a repository: every blob of its object database once (or, with
+/// `--since-commit`, the blobs the later commits introduced), then gives each occurrence the
+/// commit that introduced its blob and its path there. Blobs that no walked ref reaches are
+/// dropped.
 fn scan_history(
     engine: &Engine,
     root: &Path,
@@ -474,15 +485,17 @@ fn scan_history(
     threads: usize,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let history = match &args.since_commit {
-        Some(rev) => repo.since(rev, args.branch.as_deref())?,
-        None => repo.history(args.branch.as_deref())?,
-    };
-    for error in history.errors {
-        sink.error(error.to_string());
-    }
     let first = sink.matches.lock().map_or(0, |m| m.len());
-    scan_blobs(engine, repo, &history.blobs, args, threads, sink)?;
+    match &args.since_commit {
+        Some(rev) => {
+            let history = repo.since(rev, args.branch.as_deref())?;
+            for error in &history.errors {
+                sink.error(error.to_string());
+            }
+            scan_blobs(engine, repo, Some(&history.blobs), args, threads, sink);
+        }
+        None => scan_blobs(engine, repo, None, args, threads, sink),
+    }
     let mut matches = match sink.matches.lock() {
         Ok(m) => m,
         Err(poisoned) => poisoned.into_inner(),
@@ -492,22 +505,31 @@ fn scan_history(
     let provenance =
         repo.provenance(&found, args.branch.as_deref(), args.since_commit.as_deref())?;
     let prefix = (root != Path::new(".")).then(|| root.display().to_string());
-    for pending in &mut matches[first..] {
-        let Some(blob) = pending.blob else { continue };
-        let occurrence = &mut pending.occurrence;
-        if let Some(p) = provenance.get(&blob) {
-            occurrence.path.clone_from(&p.path);
-            occurrence.commit = Some(Commit {
-                id: p.commit.clone(),
-                author: p.author.clone(),
-                date: p.date,
-                summary: p.summary.clone(),
-                present_at_head: p.present_at_head,
-            });
+    let scanned = matches.split_off(first);
+    for mut pending in scanned {
+        if let Some(blob) = pending.blob {
+            let occurrence = &mut pending.occurrence;
+            match provenance.get(&blob) {
+                Some(p) => {
+                    occurrence.path.clone_from(&p.path);
+                    occurrence.commit = Some(Commit {
+                        id: p.commit.clone(),
+                        author: p.author.clone(),
+                        date: p.date,
+                        summary: p.summary.clone(),
+                        present_at_head: p.present_at_head,
+                    });
+                }
+                // A blob of the object database that no walked ref reaches (dangling, or on
+                // another branch than --branch): not part of the history asked for.
+                None if occurrence.path.is_empty() => continue,
+                None => {}
+            }
+            if let Some(prefix) = &prefix {
+                occurrence.path = format!("{}/{}", prefix.trim_end_matches('/'), occurrence.path);
+            }
         }
-        if let Some(prefix) = &prefix {
-            occurrence.path = format!("{}/{}", prefix.trim_end_matches('/'), occurrence.path);
-        }
+        matches.push(pending);
     }
     Ok(())
 }

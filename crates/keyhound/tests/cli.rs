@@ -662,6 +662,16 @@ fn history_finds_a_deleted_secret_with_the_commit_that_introduced_it() {
     );
     git(repo, &["rm", "-q", "deploy/release.sh", "deploy/copy.sh"]);
     git(repo, &["commit", "-q", "-m", "Remove scripts"]);
+    // Packed objects (the common case) are read by traversing the pack once.
+    git(repo, &["gc", "-q"]);
+    // A blob that no commit holds (dangling) is not part of the history.
+    let dangling = dir.path().join("dangling.txt");
+    std::fs::write(&dangling, format!("GITHUB_TOKEN={}\n", github_pat(42))).expect("write");
+    git(
+        repo,
+        &["hash-object", "-w", dangling.to_str().expect("utf-8")],
+    );
+    std::fs::remove_file(&dangling).expect("remove");
 
     let out = run_in(repo, &["scan", "-q", "--format", "json", "."]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -771,7 +781,7 @@ fn bare_and_empty_repositories() {
 }
 
 #[test]
-fn a_missing_object_is_reported_and_other_findings_kept() {
+fn a_corrupt_object_is_reported_and_other_findings_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path();
     git_init(repo);
@@ -786,10 +796,17 @@ fn a_missing_object_is_reported_and_other_findings_kept() {
         &[("b.env", &format!("GITHUB_TOKEN={}\n", github_pat(47)))],
         "Add b",
     );
-    // Delete b.env's blob from the object database.
+    // Overwrite b.env's loose blob with bytes that do not inflate.
     let blob = git(repo, &["rev-parse", "HEAD:b.env"]);
-    std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..]))
-        .expect("remove blob");
+    let object = repo.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    let mut permissions = std::fs::metadata(&object).expect("object").permissions();
+    #[allow(
+        clippy::permissions_set_readonly_false,
+        reason = "git makes objects read-only"
+    )]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&object, permissions).expect("writable");
+    std::fs::write(&object, b"not a zlib stream").expect("corrupt blob");
 
     let out = run_in(
         repo,
@@ -798,8 +815,9 @@ fn a_missing_object_is_reported_and_other_findings_kept() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&blob),
-        "names the object: {}",
-        stderr(&out)
+        "names the object: {}{}",
+        stderr(&out),
+        stdout(&out)
     );
     let report = json(&out);
     assert_eq!(report["findings"].as_array().expect("findings").len(), 1);
