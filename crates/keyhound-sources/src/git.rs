@@ -19,6 +19,10 @@ pub use gix::ObjectId;
 
 use crate::SourceError;
 
+/// Object cache for the provenance walk, which looks every tree up twice (as a commit's and as
+/// its child's parent tree).
+const PROVENANCE_OBJECT_CACHE: usize = 64 << 20;
+
 /// An opened repository, shareable across threads.
 pub struct GitRepository {
     repo: gix::ThreadSafeRepository,
@@ -390,7 +394,9 @@ impl GitRepository {
         branch: Option<&str>,
         since: Option<&str>,
     ) -> Result<HashMap<ObjectId, Provenance>, SourceError> {
-        let repo = self.repo.to_thread_local();
+        let mut repo = self.repo.to_thread_local();
+        // Each commit's tree is compared with its parent's, so every tree is looked up twice.
+        repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
         let mut found = HashMap::new();
         if blobs.is_empty() {
             return Ok(found);
