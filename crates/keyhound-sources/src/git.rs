@@ -156,14 +156,7 @@ impl GitRepository {
                 }
             };
             history.commits += 1;
-            let tree_of = |id: ObjectId| -> Option<ObjectId> {
-                repo.find_commit(id)
-                    .ok()?
-                    .tree_id()
-                    .ok()
-                    .map(|t| t.detach())
-            };
-            let Some(tree) = tree_of(info.id) else {
+            let Some(tree) = commit_tree(&repo, info.id) else {
                 history
                     .errors
                     .push(self.error(format!("commit {}: unreadable tree", info.id)));
@@ -173,7 +166,10 @@ impl GitRepository {
             let parent_trees: Vec<Option<ObjectId>> = if info.parent_ids.is_empty() {
                 vec![None]
             } else {
-                info.parent_ids.iter().map(|&p| tree_of(p)).collect()
+                info.parent_ids
+                    .iter()
+                    .map(|&p| commit_tree(&repo, p))
+                    .collect()
             };
             let mut introduced: Option<Vec<(ObjectId, String)>> = None;
             for parent in parent_trees {
@@ -420,20 +416,15 @@ impl GitRepository {
             let Ok(info) = info else { continue };
             parents.insert(info.id, info.parent_ids.iter().copied().collect());
         }
-        let tree_of = |id: ObjectId| -> Option<ObjectId> {
-            repo.find_commit(id)
-                .ok()?
-                .tree_id()
-                .ok()
-                .map(|t| t.detach())
-        };
         for id in parents_first(&tips, &parents) {
             let parent = parents.get(&id).and_then(|p| p.first().copied());
             if found.len() == blobs.len() {
                 break;
             }
-            let Some(tree) = tree_of(id) else { continue };
-            let parent_tree = parent.and_then(tree_of);
+            let Some(tree) = commit_tree(&repo, id) else {
+                continue;
+            };
+            let parent_tree = parent.and_then(|p| commit_tree(&repo, p));
             let mut introduced = Vec::new();
             let unattributed = |oid: ObjectId| blobs.contains(&oid) && !found.contains_key(&oid);
             diff_trees(
@@ -475,7 +466,7 @@ impl GitRepository {
             }
         }
         if let Ok(head) = repo.head_id()
-            && let Some(tree) = tree_of(head.detach())
+            && let Some(tree) = commit_tree(&repo, head.detach())
         {
             let mut at_head = Vec::new();
             diff_trees(
@@ -494,6 +485,15 @@ impl GitRepository {
         }
         Ok(found)
     }
+}
+
+/// The root tree of commit `id`, if the commit and its tree can be read.
+fn commit_tree(repo: &gix::Repository, id: ObjectId) -> Option<ObjectId> {
+    repo.find_commit(id)
+        .ok()?
+        .tree_id()
+        .ok()
+        .map(|t| t.detach())
 }
 
 /// Every commit of `parents` (commit -> its parents) reachable from `tips`, each after all of its
