@@ -1008,3 +1008,95 @@ fn since_commit_scans_only_what_later_commits_introduced() {
         stderr(&not_repo)
     );
 }
+
+#[test]
+fn shallow_clones_submodules_and_detached_heads_are_scanned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let upstream = dir.path().join("upstream");
+    std::fs::create_dir(&upstream).expect("mkdir");
+    git_init(&upstream);
+    let old = github_pat(71);
+    commit(
+        &upstream,
+        &[("old.env", &format!("GITHUB_TOKEN={old}\n"))],
+        "Old",
+    );
+    let recent = github_pat(72);
+    commit(
+        &upstream,
+        &[("new.env", &format!("GITHUB_TOKEN={recent}\n"))],
+        "New",
+    );
+    let url = format!("file://{}", upstream.display());
+
+    // A shallow clone holds only the last commit: its secrets are found, nothing fails.
+    git(
+        dir.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let out = run_in(
+        &dir.path().join("shallow"),
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let secrets: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret").to_string())
+        .collect();
+    assert!(
+        secrets.contains(&recent) && secrets.contains(&old),
+        "{secrets:?}"
+    );
+
+    // A superproject with a submodule and a detached HEAD.
+    let superproject = dir.path().join("super");
+    std::fs::create_dir(&superproject).expect("mkdir");
+    git_init(&superproject);
+    commit(&superproject, &[("README.md", "# super\n")], "Init");
+    git(
+        &superproject,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "-q",
+            "add",
+            &url,
+            "vendor/upstream",
+        ],
+    );
+    git(&superproject, &["commit", "-q", "-m", "Add submodule"]);
+    let own = github_pat(73);
+    commit(
+        &superproject,
+        &[("app.env", &format!("GITHUB_TOKEN={own}\n"))],
+        "App env",
+    );
+    git(&superproject, &["checkout", "-q", "--detach", "HEAD~1"]);
+    let out = run_in(
+        &superproject,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(
+        findings.len(),
+        1,
+        "the submodule's own history is its own repository: {report}"
+    );
+    assert_eq!(findings[0]["secret"], own.as_str());
+    assert_eq!(
+        findings[0]["occurrences"][0]["commit"]["present_at_head"],
+        false
+    );
+    assert!(
+        report["summary"]["errors"]
+            .as_array()
+            .expect("errors")
+            .is_empty(),
+        "{report}"
+    );
+}
