@@ -312,18 +312,24 @@ fn result(
                 .build(),
         )
         .build();
-    let properties = PropertyBag::builder()
-        .additional_properties(BTreeMap::from([
-            (
-                "nhi".to_string(),
-                serde_json::to_value(&finding.nhi).map_err(ReportError::Serialize)?,
-            ),
-            (
-                "fingerprint".to_string(),
-                Value::from(finding.fingerprint.as_str()),
-            ),
-        ]))
-        .build();
+    let mut bag = BTreeMap::from([
+        (
+            "nhi".to_string(),
+            serde_json::to_value(&finding.nhi).map_err(ReportError::Serialize)?,
+        ),
+        (
+            "fingerprint".to_string(),
+            Value::from(finding.fingerprint.as_str()),
+        ),
+    ]);
+    if let Some(commit) = &occurrence.commit {
+        // History scans: the commit that introduced the secret, for triage in code scanning.
+        bag.insert(
+            "commit".to_string(),
+            serde_json::to_value(commit).map_err(ReportError::Serialize)?,
+        );
+    }
+    let properties = PropertyBag::builder().additional_properties(bag).build();
     Ok(Result::builder()
         .rule_id(rule.id.as_str())
         .rule_index(int(rule_index))

@@ -993,6 +993,29 @@ fn since_commit_scans_only_what_later_commits_introduced() {
     assert_eq!(deploy["line"], 2);
     assert_eq!(deploy["occurrences"][0]["commit"]["id"], pushed.as_str());
 
+    // The CI form: SARIF for code scanning, each result naming its commit.
+    let sarif = json(&run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "sarif",
+            "--since-commit",
+            &base,
+            ".",
+        ],
+    ));
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{sarif}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["properties"]["commit"]["id"] == pushed.as_str()),
+        "{sarif}"
+    );
+    assert!(!sarif.to_string().contains(&new), "no secret in SARIF");
+
     let nothing_new = run_in(repo, &["scan", "-q", "--since-commit", "HEAD", "."]);
     assert_eq!(code(&nothing_new), 0, "{}", stdout(&nothing_new));
 
