@@ -80,6 +80,8 @@ pub struct Commit {
     pub summary: String,
     /// Whether the blob holding the secret is still in HEAD's tree.
     pub present_at_head: bool,
+    /// The refs (full names) whose tip still holds it; empty when only history does.
+    pub refs: Vec<String>,
 }
 
 /// One place a secret occurs.

@@ -142,10 +142,11 @@ fn write_occurrence(
     writeln!(out, "  {}{decoded}", p.paint(LOCATION, location))?;
     if let Some(commit) = &occurrence.commit {
         let short = commit.id.get(..12).unwrap_or(&commit.id);
-        let head = if commit.present_at_head {
-            "still at HEAD"
-        } else {
-            "not at HEAD"
+        let head = match (commit.present_at_head, commit.refs.len()) {
+            (true, _) => "still at HEAD".to_string(),
+            (false, 0) => "in no ref's tip: history only".to_string(),
+            (false, 1) => format!("not at HEAD, still in {}", escape_controls(&commit.refs[0])),
+            (false, n) => format!("not at HEAD, still in {n} refs"),
         };
         writeln!(
             out,

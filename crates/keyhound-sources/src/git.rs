@@ -64,6 +64,8 @@ pub struct Provenance {
     pub path: String,
     /// Whether HEAD's tree still holds the blob.
     pub present_at_head: bool,
+    /// The refs (full names) whose tip still holds the blob.
+    pub refs: Vec<String>,
 }
 
 impl GitRepository {
@@ -97,6 +99,30 @@ impl GitRepository {
         repo: &gix::Repository,
         branch: Option<&str>,
     ) -> Result<Vec<ObjectId>, SourceError> {
+        let mut tips = Vec::new();
+        for (_, id) in self.named_tips(repo, branch)? {
+            if !tips.contains(&id) {
+                tips.push(id);
+            }
+        }
+        if branch.is_none()
+            && let Ok(head) = repo.head_id()
+        {
+            let id = head.detach();
+            if !tips.contains(&id) {
+                tips.push(id);
+            }
+        }
+        Ok(tips)
+    }
+
+    /// Every ref that points (once peeled) at a commit, with its full name; only `branch` when
+    /// given.
+    fn named_tips(
+        &self,
+        repo: &gix::Repository,
+        branch: Option<&str>,
+    ) -> Result<Vec<(String, ObjectId)>, SourceError> {
         if let Some(name) = branch {
             let mut reference = repo
                 .find_reference(name)
@@ -104,7 +130,7 @@ impl GitRepository {
             let id = reference
                 .peel_to_id()
                 .map_err(|e| self.error(format!("{name}: {e}")))?;
-            return Ok(vec![id.detach()]);
+            return Ok(vec![(reference.name().as_bstr().to_string(), id.detach())]);
         }
         let mut tips = Vec::new();
         let platform = repo.references().map_err(|e| self.error(e))?;
@@ -115,15 +141,9 @@ impl GitRepository {
             // Refs that point at trees or blobs (rare) are not commits to walk.
             if let Ok(id) = reference.peel_to_id() {
                 let id = id.detach();
-                if repo.find_commit(id).is_ok() && !tips.contains(&id) {
-                    tips.push(id);
+                if repo.find_commit(id).is_ok() {
+                    tips.push((reference.name().as_bstr().to_string(), id));
                 }
-            }
-        }
-        if let Ok(head) = repo.head_id() {
-            let id = head.detach();
-            if !tips.contains(&id) {
-                tips.push(id);
             }
         }
         Ok(tips)
@@ -462,6 +482,7 @@ impl GitRepository {
                     summary: summary.clone(),
                     path,
                     present_at_head: false,
+                    refs: Vec::new(),
                 });
             }
         }
@@ -482,6 +503,32 @@ impl GitRepository {
                     p.present_at_head = true;
                 }
             }
+        }
+        // Which refs still hold each blob: one traversal per distinct tip tree.
+        let mut holding: HashMap<ObjectId, Vec<(ObjectId, String)>> = HashMap::new();
+        for (name, tip) in self.named_tips(&repo, branch)? {
+            if let Some(tree) = commit_tree(&repo, tip) {
+                holding.entry(tree).or_default().push((tip, name));
+            }
+        }
+        for (tree, refs) in holding {
+            let mut present = Vec::new();
+            diff_trees(
+                &repo,
+                tree,
+                None,
+                String::new(),
+                &|oid| found.contains_key(&oid),
+                &mut present,
+            );
+            for (blob, _) in present {
+                if let Some(p) = found.get_mut(&blob) {
+                    p.refs.extend(refs.iter().map(|(_, name)| name.clone()));
+                }
+            }
+        }
+        for p in found.values_mut() {
+            p.refs.sort();
         }
         Ok(found)
     }

@@ -518,6 +518,7 @@ fn scan_history(
                         date: p.date,
                         summary: p.summary.clone(),
                         present_at_head: p.present_at_head,
+                        refs: p.refs.clone(),
                     });
                 }
                 // A blob of the object database that no walked ref reaches (dangling, or on

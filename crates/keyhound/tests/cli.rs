@@ -690,6 +690,7 @@ fn history_finds_a_deleted_secret_with_the_commit_that_introduced_it() {
     assert_eq!(commit["summary"], "Add release script");
     assert_eq!(commit["date"], 1_709_632_800);
     assert_eq!(commit["present_at_head"], false);
+    assert_eq!(commit["refs"], serde_json::json!([]));
 
     // The working tree alone no longer holds it.
     let tree_only = run_in(repo, &["scan", "-q", "--no-history", "."]);
@@ -738,6 +739,27 @@ fn history_reports_presence_at_head_and_narrows_to_a_branch() {
     };
     assert_eq!(head_flag(&at_head), Some(serde_json::Value::Bool(true)));
     assert_eq!(head_flag(&on_branch), Some(serde_json::Value::Bool(false)));
+    let refs_of = |secret: &str| {
+        all["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["secret"] == secret)
+            .map(|f| f["occurrences"][0]["commit"]["refs"].clone())
+    };
+    assert_eq!(
+        refs_of(&at_head),
+        Some(serde_json::json!(["refs/heads/feature", "refs/heads/main"]))
+    );
+    assert_eq!(
+        refs_of(&on_branch),
+        Some(serde_json::json!(["refs/heads/feature"]))
+    );
+    let human = stdout(&run_in(repo, &["scan", "-q", "--color", "never", "."]));
+    assert!(
+        human.contains("not at HEAD, still in refs/heads/feature"),
+        "{human}"
+    );
 
     let main_only = json(&run_in(
         repo,
