@@ -486,29 +486,18 @@ impl GitRepository {
                 });
             }
         }
-        if let Ok(head) = repo.head_id()
-            && let Some(tree) = commit_tree(&repo, head.detach())
-        {
-            let mut at_head = Vec::new();
-            diff_trees(
-                &repo,
-                tree,
-                None,
-                String::new(),
-                &|oid| blobs.contains(&oid),
-                &mut at_head,
-            );
-            for (blob, _) in at_head {
-                if let Some(p) = found.get_mut(&blob) {
-                    p.present_at_head = true;
-                }
-            }
+        // Which refs (and HEAD) still hold each blob: one traversal per distinct tip tree.
+        let head_tree = repo
+            .head_id()
+            .ok()
+            .and_then(|head| commit_tree(&repo, head.detach()));
+        let mut holding: HashMap<ObjectId, Vec<String>> = HashMap::new();
+        if let Some(tree) = head_tree {
+            holding.entry(tree).or_default();
         }
-        // Which refs still hold each blob: one traversal per distinct tip tree.
-        let mut holding: HashMap<ObjectId, Vec<(ObjectId, String)>> = HashMap::new();
         for (name, tip) in self.named_tips(&repo, branch)? {
             if let Some(tree) = commit_tree(&repo, tip) {
-                holding.entry(tree).or_default().push((tip, name));
+                holding.entry(tree).or_default().push(name);
             }
         }
         for (tree, refs) in holding {
@@ -523,7 +512,8 @@ impl GitRepository {
             );
             for (blob, _) in present {
                 if let Some(p) = found.get_mut(&blob) {
-                    p.refs.extend(refs.iter().map(|(_, name)| name.clone()));
+                    p.present_at_head |= head_tree == Some(tree);
+                    p.refs.extend(refs.iter().cloned());
                 }
             }
         }
