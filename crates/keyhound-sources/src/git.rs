@@ -19,9 +19,9 @@ pub use gix::ObjectId;
 
 use crate::SourceError;
 
-/// Object cache for the provenance walk, which looks every tree up twice (as a commit's and as
-/// its child's parent tree).
-const PROVENANCE_OBJECT_CACHE: usize = 64 << 20;
+/// Object cache per provenance thread, which looks every tree up twice (as a commit's and as its
+/// child's parent tree). 64 MiB was 10% faster but cost 100 MB more at peak.
+const PROVENANCE_OBJECT_CACHE: usize = 16 << 20;
 
 /// An opened repository, shareable across threads.
 pub struct GitRepository {
@@ -409,6 +409,7 @@ impl GitRepository {
         blobs: &HashSet<ObjectId>,
         branch: Option<&str>,
         since: Option<&str>,
+        threads: usize,
     ) -> Result<HashMap<ObjectId, Provenance>, SourceError> {
         let mut repo = self.repo.to_thread_local();
         // Each commit's tree is compared with its parent's, so every tree is looked up twice.
@@ -436,28 +437,57 @@ impl GitRepository {
             let Ok(info) = info else { continue };
             parents.insert(info.id, info.parent_ids.iter().copied().collect());
         }
-        for id in parents_first(&tips, &parents) {
-            let parent = parents.get(&id).and_then(|p| p.first().copied());
-            if found.len() == blobs.len() {
-                break;
-            }
-            let Some(tree) = commit_tree(&repo, id) else {
+        // Each commit's diff with its first parent is independent of the others: diff slices of
+        // the parents-first order in parallel, then keep, for each blob, the earliest commit.
+        let order = parents_first(&tips, &parents);
+        let slice = order.len().div_ceil(threads.max(1)).max(1);
+        let mut introductions: Vec<(usize, ObjectId, String)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = order
+                .chunks(slice)
+                .enumerate()
+                .map(|(n, part)| {
+                    let parents = &parents;
+                    scope.spawn(move || {
+                        let mut repo = self.repo.to_thread_local();
+                        repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
+                        let mut out = Vec::new();
+                        for (i, &id) in part.iter().enumerate() {
+                            let Some(tree) = commit_tree(&repo, id) else {
+                                continue;
+                            };
+                            let parent = parents.get(&id).and_then(|p| p.first().copied());
+                            let parent_tree = parent.and_then(|p| commit_tree(&repo, p));
+                            let mut introduced = Vec::new();
+                            let wanted = |oid: ObjectId| blobs.contains(&oid);
+                            diff_trees(
+                                &repo,
+                                tree,
+                                parent_tree,
+                                String::new(),
+                                &wanted,
+                                &mut introduced,
+                            );
+                            out.extend(
+                                introduced
+                                    .into_iter()
+                                    .map(|(blob, path)| (n * slice + i, blob, path)),
+                            );
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        introductions.sort_by_key(|&(position, _, _)| position);
+        for (position, blob, path) in introductions {
+            if found.contains_key(&blob) {
                 continue;
-            };
-            let parent_tree = parent.and_then(|p| commit_tree(&repo, p));
-            let mut introduced = Vec::new();
-            let unattributed = |oid: ObjectId| blobs.contains(&oid) && !found.contains_key(&oid);
-            diff_trees(
-                &repo,
-                tree,
-                parent_tree,
-                String::new(),
-                &unattributed,
-                &mut introduced,
-            );
-            if introduced.is_empty() {
-                continue;
             }
+            let id = order[position];
             let Ok(commit) = repo.find_commit(id) else {
                 continue;
             };
@@ -474,17 +504,18 @@ impl GitRepository {
                 .message()
                 .map(|m| m.summary().to_str_lossy().into_owned())
                 .unwrap_or_default();
-            for (blob, path) in introduced {
-                found.entry(blob).or_insert_with(|| Provenance {
+            found.insert(
+                blob,
+                Provenance {
                     commit: id.to_string(),
-                    author: author.clone(),
+                    author,
                     date,
-                    summary: summary.clone(),
+                    summary,
                     path,
                     present_at_head: false,
                     refs: Vec::new(),
-                });
-            }
+                },
+            );
         }
         // Which refs (and HEAD) still hold each blob: one traversal per distinct tip tree.
         let head_tree = repo

@@ -502,8 +502,12 @@ fn scan_history(
     };
     let found: std::collections::HashSet<ObjectId> =
         matches[first..].iter().filter_map(|p| p.blob).collect();
-    let provenance =
-        repo.provenance(&found, args.branch.as_deref(), args.since_commit.as_deref())?;
+    let provenance = repo.provenance(
+        &found,
+        args.branch.as_deref(),
+        args.since_commit.as_deref(),
+        threads,
+    )?;
     let prefix = (root != Path::new(".")).then(|| root.display().to_string());
     let scanned = matches.split_off(first);
     for mut pending in scanned {
