@@ -23,6 +23,9 @@ use crate::SourceError;
 /// child's parent tree). 64 MiB was 10% faster but cost 100 MB more at peak.
 const PROVENANCE_OBJECT_CACHE: usize = 16 << 20;
 
+/// Missing blobs named one by one before the rest are counted.
+const MISSING_SHOWN: usize = 10;
+
 /// An opened repository, shareable across threads.
 pub struct GitRepository {
     repo: gix::ThreadSafeRepository,
@@ -283,12 +286,13 @@ impl GitRepository {
     /// Calls `visit` with every blob of the object database, once each, from `threads`
     /// threads: each pack is traversed once in offset order, so every delta base is decoded
     /// once, then the loose objects are read. Blobs that no ref reaches are visited too (see
-    /// [`Self::provenance`] to tell them apart). Returns the objects that could not be read.
+    /// [`Self::provenance`] to tell them apart). Returns the ids of all blobs visited, and the
+    /// objects that could not be read.
     pub fn for_each_blob_in_odb(
         &self,
         threads: usize,
         visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
-    ) -> Vec<SourceError> {
+    ) -> (HashSet<ObjectId>, Vec<SourceError>) {
         use std::sync::atomic::AtomicBool;
         let mut errors = Vec::new();
         let seen = std::sync::Mutex::new(HashSet::new());
@@ -359,10 +363,14 @@ impl GitRepository {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => errors.push(self.error(format!("object {id}: {e}"))),
+                Err(e) => {
+                    // Present but unreadable: reported here, not again as missing.
+                    first_time(id);
+                    errors.push(self.error(format!("object {id}: {e}")));
+                }
             }
         }
-        errors
+        (seen.into_inner().unwrap_or_else(|p| p.into_inner()), errors)
     }
 
     /// Calls `visit` with the content of each of `blobs` (a few: staged files, the blobs of a
@@ -403,20 +411,24 @@ impl GitRepository {
 
     /// Where each of `blobs` entered the history (only the commits after `since`, when given):
     /// the first commit, parents before children, whose tree holds the blob while its first
-    /// parent's does not, with the path there.
+    /// parent's does not, with the path there. With `present` (every blob the object database
+    /// holds), the same walk also reports the blobs the history needs but the database lacks
+    /// (a damaged repository, a partial clone).
     pub fn provenance(
         &self,
         blobs: &HashSet<ObjectId>,
         branch: Option<&str>,
         since: Option<&str>,
         threads: usize,
-    ) -> Result<HashMap<ObjectId, Provenance>, SourceError> {
+        present: Option<&HashSet<ObjectId>>,
+    ) -> Result<(HashMap<ObjectId, Provenance>, Vec<SourceError>), SourceError> {
         let mut repo = self.repo.to_thread_local();
         // Each commit's tree is compared with its parent's, so every tree is looked up twice.
         repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
         let mut found = HashMap::new();
-        if blobs.is_empty() {
-            return Ok(found);
+        let mut missing = Vec::new();
+        if blobs.is_empty() && present.is_none() {
+            return Ok((found, Vec::new()));
         }
         let tips = self.tips(&repo, branch)?;
         let hidden = match since {
@@ -458,7 +470,9 @@ impl GitRepository {
                             let parent = parents.get(&id).and_then(|p| p.first().copied());
                             let parent_tree = parent.and_then(|p| commit_tree(&repo, p));
                             let mut introduced = Vec::new();
-                            let wanted = |oid: ObjectId| blobs.contains(&oid);
+                            let wanted = |oid: ObjectId| {
+                                blobs.contains(&oid) || present.is_some_and(|p| !p.contains(&oid))
+                            };
                             diff_trees(
                                 &repo,
                                 tree,
@@ -483,11 +497,18 @@ impl GitRepository {
                 .collect()
         });
         introductions.sort_by_key(|&(position, _, _)| position);
+        let mut reported = HashSet::new();
         for (position, blob, path) in introductions {
+            let id = order[position];
+            if present.is_some_and(|p| !p.contains(&blob)) {
+                if reported.insert(blob) {
+                    missing.push((blob, path, id));
+                }
+                continue;
+            }
             if found.contains_key(&blob) {
                 continue;
             }
-            let id = order[position];
             let Ok(commit) = repo.find_commit(id) else {
                 continue;
             };
@@ -551,7 +572,22 @@ impl GitRepository {
         for p in found.values_mut() {
             p.refs.sort();
         }
-        Ok(found)
+        let mut errors: Vec<SourceError> = missing
+            .iter()
+            .take(MISSING_SHOWN)
+            .map(|(blob, path, commit)| {
+                self.error(format!(
+                    "blob {blob} ({path}, added in {commit}) is missing from the object database"
+                ))
+            })
+            .collect();
+        if missing.len() > MISSING_SHOWN {
+            errors.push(self.error(format!(
+                "{} more blobs of the history are missing (a partial or damaged clone?)",
+                missing.len() - MISSING_SHOWN
+            )));
+        }
+        Ok((found, errors))
     }
 }
 

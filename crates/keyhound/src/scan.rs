@@ -1,6 +1,7 @@
 //! `keyhound scan`: walk the inputs, scan each in parallel, aggregate findings, write the report.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -440,7 +441,7 @@ fn scan_content(
 }
 
 /// Scans `blobs` of `repo` in parallel, each under its path; all of the repository's blobs when
-/// `blobs` is `None`.
+/// `blobs` is `None`, and then returns their ids.
 fn scan_blobs(
     engine: &Engine,
     repo: &GitRepository,
@@ -448,7 +449,7 @@ fn scan_blobs(
     args: &ScanArgs,
     threads: usize,
     sink: &Sink,
-) {
+) -> Option<HashSet<ObjectId>> {
     let limit = (args.max_file_size > 0).then_some(args.max_file_size);
     let visit = |blob: &HistoryBlob, bytes: &[u8]| {
         if limit.is_some_and(|l| bytes.len() as u64 > l) {
@@ -464,13 +465,17 @@ fn scan_blobs(
             );
         }
     };
-    let errors = match blobs {
-        Some(blobs) => repo.for_each_blob(blobs, threads, &visit),
-        None => repo.for_each_blob_in_odb(threads, &visit),
+    let (present, errors) = match blobs {
+        Some(blobs) => (None, repo.for_each_blob(blobs, threads, &visit)),
+        None => {
+            let (present, errors) = repo.for_each_blob_in_odb(threads, &visit);
+            (Some(present), errors)
+        }
     };
     for error in errors {
         sink.error(error.to_string());
     }
+    present
 }
 
 /// Scans the history of a repository: every blob of its object database once (or, with
@@ -486,28 +491,35 @@ fn scan_history(
     sink: &Sink,
 ) -> anyhow::Result<()> {
     let first = sink.matches.lock().map_or(0, |m| m.len());
-    match &args.since_commit {
+    let present = match &args.since_commit {
         Some(rev) => {
             let history = repo.since(rev, args.branch.as_deref())?;
             for error in &history.errors {
                 sink.error(error.to_string());
             }
-            scan_blobs(engine, repo, Some(&history.blobs), args, threads, sink);
+            scan_blobs(engine, repo, Some(&history.blobs), args, threads, sink)
         }
         None => scan_blobs(engine, repo, None, args, threads, sink),
+    };
+    let found: HashSet<ObjectId> = sink
+        .matches
+        .lock()
+        .map(|m| m[first..].iter().filter_map(|p| p.blob).collect())
+        .unwrap_or_default();
+    let (provenance, missing) = repo.provenance(
+        &found,
+        args.branch.as_deref(),
+        args.since_commit.as_deref(),
+        threads,
+        present.as_ref(),
+    )?;
+    for error in missing {
+        sink.error(error.to_string());
     }
     let mut matches = match sink.matches.lock() {
         Ok(m) => m,
         Err(poisoned) => poisoned.into_inner(),
     };
-    let found: std::collections::HashSet<ObjectId> =
-        matches[first..].iter().filter_map(|p| p.blob).collect();
-    let provenance = repo.provenance(
-        &found,
-        args.branch.as_deref(),
-        args.since_commit.as_deref(),
-        threads,
-    )?;
     let prefix = (root != Path::new(".")).then(|| root.display().to_string());
     let scanned = matches.split_off(first);
     for mut pending in scanned {

@@ -1145,3 +1145,51 @@ fn shallow_clones_submodules_and_detached_heads_are_scanned() {
         "{report}"
     );
 }
+
+#[test]
+fn a_missing_blob_of_the_history_is_reported_and_other_findings_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let kept = github_pat(81);
+    commit(
+        repo,
+        &[("a.env", &format!("GITHUB_TOKEN={kept}\n"))],
+        "Add a",
+    );
+    commit(repo, &[("notes/b.txt", "nothing secret here\n")], "Add b");
+    let blob = git(repo, &["rev-parse", "HEAD:notes/b.txt"]);
+    std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..]))
+        .expect("remove blob");
+
+    let out = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&blob) && err.contains("notes/b.txt") && err.contains("missing"),
+        "{err}"
+    );
+    let report = json(&out);
+    assert_eq!(report["findings"][0]["secret"], kept.as_str());
+    assert_eq!(
+        report["summary"]["errors"]
+            .as_array()
+            .expect("errors")
+            .len(),
+        1
+    );
+
+    // A clean history with a missing blob: an error, exit 2.
+    let clean = dir.path().join("clean");
+    std::fs::create_dir(&clean).expect("mkdir");
+    git_init(&clean);
+    commit(&clean, &[("readme.txt", "hello\n")], "Init");
+    let blob = git(&clean, &["rev-parse", "HEAD:readme.txt"]);
+    std::fs::remove_file(clean.join(".git/objects").join(&blob[..2]).join(&blob[2..]))
+        .expect("remove");
+    let out = run_in(&clean, &["scan", "-q", "."]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+}
