@@ -7,7 +7,7 @@
 //! its path there, and whether HEAD still holds it — is computed afterwards, only for the blobs
 //! that had findings, by comparing each commit's tree with its first parent's by object id;
 //! a blob no ref reaches has none. `--since-commit` and `--staged` list their few blobs from
-//! commit and index diffs and read them one by one.
+//! commit and index diffs, each with the blobs it replaced at its path, and read them one by one.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -39,6 +39,18 @@ pub struct HistoryBlob {
     pub id: ObjectId,
     /// A path the blob had (the first one the walk met).
     pub path: String,
+    /// The blobs it replaced at that path (in the parent commits, or at HEAD for a staged
+    /// file): a secret they already held is not new. Empty for a new file, and whenever the
+    /// blob was met as a new file anywhere.
+    pub replaced: Vec<ObjectId>,
+}
+
+/// A blob that a tree holds and its parent tree does not hold at the same path.
+struct TreeChange {
+    blob: ObjectId,
+    path: String,
+    /// The blob the parent held at that path, if it held one.
+    before: Option<ObjectId>,
 }
 
 /// What the history walk found: blobs to scan, and objects it could not read.
@@ -169,7 +181,7 @@ impl GitRepository {
             .with_hidden([base])
             .all()
             .map_err(|e| self.error(e))?;
-        let mut seen_blobs = HashSet::new();
+        let mut seen_blobs: HashMap<ObjectId, usize> = HashMap::new();
         for info in walk {
             let info = match info {
                 Ok(info) => info,
@@ -194,23 +206,59 @@ impl GitRepository {
                     .map(|&p| commit_tree(&repo, p))
                     .collect()
             };
-            let mut introduced: Option<Vec<(ObjectId, String)>> = None;
+            // In tree order: each blob and path, with the blobs the parents held at that path.
+            let mut introduced: Option<Vec<HistoryBlob>> = None;
             for parent in parent_trees {
                 let mut changed = Vec::new();
-                changed_blobs(&repo, tree, parent, String::new(), &mut changed);
+                diff_trees(&repo, tree, parent, String::new(), &|_| true, &mut changed);
                 introduced = Some(match introduced {
-                    None => changed,
-                    Some(previous) => previous
+                    None => changed
                         .into_iter()
-                        .filter(|e| changed.contains(e))
+                        .map(|c| HistoryBlob {
+                            id: c.blob,
+                            path: c.path,
+                            replaced: c.before.into_iter().collect(),
+                        })
                         .collect(),
+                    Some(mut previous) => {
+                        let changed: HashMap<_, _> = changed
+                            .into_iter()
+                            .map(|c| ((c.blob, c.path), c.before))
+                            .collect();
+                        previous.retain_mut(|blob| {
+                            match changed.get(&(blob.id, blob.path.clone())) {
+                                Some(before) => {
+                                    blob.replaced.extend(before);
+                                    true
+                                }
+                                None => false,
+                            }
+                        });
+                        previous
+                    }
                 });
             }
-            for (id, path) in introduced.unwrap_or_default() {
-                if seen_blobs.insert(id) {
-                    history.blobs.push(HistoryBlob { id, path });
+            for blob in introduced.unwrap_or_default() {
+                match seen_blobs.get(&blob.id) {
+                    None => {
+                        seen_blobs.insert(blob.id, history.blobs.len());
+                        history.blobs.push(blob);
+                    }
+                    Some(&at) => {
+                        let first = &mut history.blobs[at];
+                        // Met as a new file anywhere: everything in it is new.
+                        if blob.replaced.is_empty() {
+                            first.replaced.clear();
+                        } else if !first.replaced.is_empty() {
+                            first.replaced.extend(blob.replaced);
+                        }
+                    }
                 }
             }
+        }
+        for blob in &mut history.blobs {
+            blob.replaced.sort();
+            blob.replaced.dedup();
         }
         Ok(history)
     }
@@ -262,7 +310,7 @@ impl GitRepository {
                     let path = join(&prefix, entry.filename.to_str_lossy().as_ref());
                     if entry.mode.is_tree() {
                         stack.push((entry.oid.to_owned(), path));
-                    } else {
+                    } else if entry.mode.is_blob() {
                         at_head.insert(path, entry.oid.to_owned());
                     }
                 }
@@ -276,8 +324,13 @@ impl GitRepository {
                 continue;
             }
             let path = entry.path(&index).to_str_lossy().into_owned();
-            if at_head.get(&path) != Some(&entry.id) {
-                staged.push(HistoryBlob { id: entry.id, path });
+            let before = at_head.get(&path).copied();
+            if before != Some(entry.id) {
+                staged.push(HistoryBlob {
+                    id: entry.id,
+                    path,
+                    replaced: before.into_iter().collect(),
+                });
             }
         }
         Ok(staged)
@@ -325,6 +378,7 @@ impl GitRepository {
                         let blob = HistoryBlob {
                             id: entry.oid,
                             path: String::new(),
+                            replaced: Vec::new(),
                         };
                         visit(&blob, data);
                     }
@@ -358,6 +412,7 @@ impl GitRepository {
                         let blob = HistoryBlob {
                             id,
                             path: String::new(),
+                            replaced: Vec::new(),
                         };
                         visit(&blob, &object.data);
                     }
@@ -484,7 +539,7 @@ impl GitRepository {
                             out.extend(
                                 introduced
                                     .into_iter()
-                                    .map(|(blob, path)| (n * slice + i, blob, path)),
+                                    .map(|c| (n * slice + i, c.blob, c.path)),
                             );
                         }
                         out
@@ -562,8 +617,8 @@ impl GitRepository {
                 &|oid| found.contains_key(&oid),
                 &mut present,
             );
-            for (blob, _) in present {
-                if let Some(p) = found.get_mut(&blob) {
+            for change in present {
+                if let Some(p) = found.get_mut(&change.blob) {
                     p.present_at_head |= head_tree == Some(tree);
                     p.refs.extend(refs.iter().cloned());
                 }
@@ -571,6 +626,7 @@ impl GitRepository {
         }
         for p in found.values_mut() {
             p.refs.sort();
+            p.refs.dedup();
         }
         let mut errors: Vec<SourceError> = missing
             .iter()
@@ -625,27 +681,16 @@ fn parents_first(tips: &[ObjectId], parents: &HashMap<ObjectId, Vec<ObjectId>>) 
     order
 }
 
-/// Collects every blob (with its path) that `tree` holds and `parent` does not hold at the same
-/// path, comparing subtrees by id so unchanged ones are never decoded.
-fn changed_blobs(
-    repo: &gix::Repository,
-    tree: ObjectId,
-    parent: Option<ObjectId>,
-    prefix: String,
-    out: &mut Vec<(ObjectId, String)>,
-) {
-    diff_trees(repo, tree, parent, prefix, &|_| true, out);
-}
-
 /// Collects the blobs that `tree` holds and `parent` does not hold at the same path and that
-/// `keep` accepts, each once, comparing subtrees by id so unchanged ones are never decoded.
+/// `keep` accepts (a blob under two paths twice), comparing subtrees by id so unchanged ones are
+/// never decoded.
 fn diff_trees(
     repo: &gix::Repository,
     tree: ObjectId,
     parent: Option<ObjectId>,
     prefix: String,
     keep: &dyn Fn(ObjectId) -> bool,
-    out: &mut Vec<(ObjectId, String)>,
+    out: &mut Vec<TreeChange>,
 ) {
     if Some(tree) == parent {
         return;
@@ -687,8 +732,13 @@ fn diff_trees(
         if is_tree {
             let old_tree = old.and_then(|&(old_oid, was_tree)| was_tree.then_some(old_oid));
             diff_trees(repo, oid, old_tree, path, keep, out);
-        } else if is_blob && keep(oid) && !out.iter().any(|(b, _)| *b == oid) {
-            out.push((oid, path));
+        } else if is_blob && keep(oid) {
+            let before = old.and_then(|&(old_oid, was_tree)| (!was_tree).then_some(old_oid));
+            out.push(TreeChange {
+                blob: oid,
+                path,
+                before,
+            });
         }
     }
 }

@@ -121,11 +121,13 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_history: bool,
     /// Scan only what is staged in the index of the repository holding PATH (default `.`):
-    /// the pre-commit check. Line numbers are those of the staged files.
+    /// the pre-commit check. Line numbers are those of the staged files; secrets a file
+    /// already held at HEAD are not reported again.
     #[arg(long, conflicts_with_all = ["no_history", "branch"])]
     pub staged: bool,
     /// In a git repository, scan only what the commits after REV introduced (the CI check of
-    /// a push or pull request), e.g. `--since-commit origin/main`.
+    /// a push or pull request), e.g. `--since-commit origin/main`. Secrets a changed file
+    /// already held before are not reported again.
     #[arg(long, value_name = "REV", conflicts_with_all = ["no_history", "staged"])]
     pub since_commit: Option<String>,
     /// In a git repository, walk only the history reachable from this ref (default: every ref).

@@ -1,7 +1,7 @@
 //! `keyhound scan`: walk the inputs, scan each in parallel, aggregate findings, write the report.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,6 +57,11 @@ impl Sink {
         if let Ok(mut errors) = self.errors.lock() {
             errors.push(message);
         }
+    }
+
+    /// How many matches are waiting so far.
+    fn pending(&self) -> usize {
+        self.matches.lock().map_or(0, |m| m.len())
     }
 
     fn record(
@@ -203,7 +208,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for root in &roots {
             let repo = GitRepository::discover(root)?;
             let staged = repo.staged()?;
+            let first = sink.pending();
             scan_blobs(&engine, &repo, Some(&staged), args, threads, &sink);
+            drop_inherited(&engine, &repo, &staged, first, &sink);
         }
         (Vec::new(), Vec::new())
     } else if args.no_history {
@@ -478,6 +485,76 @@ fn scan_blobs(
     present
 }
 
+/// Drops the matches (from index `first` on) whose secret a blob's pre-image already held:
+/// `--since-commit` and `--staged` report the secrets a change brings, not the ones a touched
+/// file carried before. Only pre-images of blobs with matches are read.
+fn drop_inherited(
+    engine: &Engine,
+    repo: &GitRepository,
+    blobs: &[HistoryBlob],
+    first: usize,
+    sink: &Sink,
+) {
+    let mut matches = match sink.matches.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let with_matches: HashSet<ObjectId> = matches[first..].iter().filter_map(|p| p.blob).collect();
+    let reader = repo.reader();
+    let mut held: HashMap<ObjectId, Vec<PreImage>> = HashMap::new();
+    for blob in blobs {
+        if blob.replaced.is_empty() || !with_matches.contains(&blob.id) {
+            continue;
+        }
+        let mut images = Vec::new();
+        for &id in &blob.replaced {
+            let before = HistoryBlob {
+                id,
+                path: blob.path.clone(),
+                replaced: Vec::new(),
+            };
+            match reader.read(&before) {
+                Ok(bytes) => {
+                    let found = SCRATCH.with(|scratch| {
+                        engine
+                            .scan(&bytes, &mut scratch.borrow_mut(), &mut ScanStats::default())
+                            .into_iter()
+                            .map(|m| (m.rule, m.secret))
+                            .collect()
+                    });
+                    images.push(PreImage { bytes, found });
+                }
+                Err(e) => sink.error(e.to_string()),
+            }
+        }
+        held.insert(blob.id, images);
+    }
+    let scanned = matches.split_off(first);
+    matches.extend(scanned.into_iter().filter(|pending| {
+        let images = pending.blob.and_then(|b| held.get(&b));
+        !images
+            .into_iter()
+            .flatten()
+            .any(|image| image.holds(pending))
+    }));
+}
+
+/// The content a changed blob replaced, and the (rule, secret) pairs the engine finds in it.
+struct PreImage {
+    bytes: Vec<u8>,
+    found: HashSet<(usize, Vec<u8>)>,
+}
+
+impl PreImage {
+    /// Whether the pending match's secret was already here: found by the same rule (decoded
+    /// ones too), or present as is.
+    fn holds(&self, pending: &Pending) -> bool {
+        self.found.contains(&(pending.rule, pending.secret.clone()))
+            || (!pending.secret.is_empty()
+                && memchr::memmem::find(&self.bytes, &pending.secret).is_some())
+    }
+}
+
 /// Scans the history of a repository: every blob of its object database once (or, with
 /// `--since-commit`, the blobs the later commits introduced), then gives each occurrence the
 /// commit that introduced its blob and its path there. Blobs that no walked ref reaches are
@@ -490,14 +567,16 @@ fn scan_history(
     threads: usize,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let first = sink.matches.lock().map_or(0, |m| m.len());
+    let first = sink.pending();
     let present = match &args.since_commit {
         Some(rev) => {
             let history = repo.since(rev, args.branch.as_deref())?;
             for error in &history.errors {
                 sink.error(error.to_string());
             }
-            scan_blobs(engine, repo, Some(&history.blobs), args, threads, sink)
+            let present = scan_blobs(engine, repo, Some(&history.blobs), args, threads, sink);
+            drop_inherited(engine, repo, &history.blobs, first, sink);
+            present
         }
         None => scan_blobs(engine, repo, None, args, threads, sink),
     };

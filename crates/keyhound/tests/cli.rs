@@ -882,7 +882,16 @@ fn staged_scans_only_what_the_next_commit_adds() {
             ),
         ],
     );
-    git(repo, &["add", "app/config.py", "allowed.py"]);
+    // A staged edit of a committed file: only the secret it adds is new.
+    let added = github_pat(56);
+    write_tree(
+        repo,
+        &[(
+            "old.env",
+            &format!("GITHUB_TOKEN={committed}\nDEPLOY_TOKEN={added}\n"),
+        )],
+    );
+    git(repo, &["add", "app/config.py", "allowed.py", "old.env"]);
 
     let out = run_in(
         repo,
@@ -898,10 +907,19 @@ fn staged_scans_only_what_the_next_commit_adds() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);
     let findings = report["findings"].as_array().expect("findings");
-    assert_eq!(findings.len(), 1, "{report}");
-    assert_eq!(findings[0]["secret"], staged.as_str());
-    assert_eq!(findings[0]["path"], "app/config.py");
-    assert_eq!(findings[0]["line"], 3);
+    assert_eq!(findings.len(), 2, "{report}");
+    let config = findings
+        .iter()
+        .find(|f| f["secret"] == staged.as_str())
+        .expect("staged secret found");
+    assert_eq!(config["path"], "app/config.py");
+    assert_eq!(config["line"], 3);
+    let edited = findings
+        .iter()
+        .find(|f| f["secret"] == added.as_str())
+        .expect("added secret found");
+    assert_eq!(edited["path"], "old.env");
+    assert_eq!(edited["line"], 2);
     assert!(stderr(&out).contains("commit blocked"), "{}", stderr(&out));
     assert!(stderr(&out).contains("keyhound:allow"), "{}", stderr(&out));
 
@@ -974,11 +992,15 @@ fn since_commit_scans_only_what_later_commits_introduced() {
         "Old secret",
     );
     let new = github_pat(62);
+    let added = github_pat(63);
     let pushed = commit(
         repo,
         &[
             ("ci/deploy.yml", &format!("env:\n  GITHUB_TOKEN: {new}\n")),
-            ("old.env", &format!("GITHUB_TOKEN={old}\n# touched\n")),
+            (
+                "old.env",
+                &format!("GITHUB_TOKEN={old}\n# touched\nDEPLOY_TOKEN={added}\n"),
+            ),
         ],
         "Add deploy workflow",
     );
@@ -997,17 +1019,24 @@ fn since_commit_scans_only_what_later_commits_introduced() {
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);
-    let secrets: Vec<&str> = report["findings"]
-        .as_array()
-        .expect("findings")
+    let findings = report["findings"].as_array().expect("findings");
+    // old.env changed after the base, but the secret it already held is not new: only the
+    // line the push added is reported there.
+    let mut secrets: Vec<&str> = findings
         .iter()
         .map(|f| f["secret"].as_str().expect("secret"))
         .collect();
-    // old.env changed after the base, so its (old) secret is in a new blob and is reported too.
-    assert_eq!(secrets.len(), 2, "{report}");
-    let deploy = report["findings"]
-        .as_array()
-        .expect("findings")
+    secrets.sort_unstable();
+    let mut expected = vec![new.as_str(), added.as_str()];
+    expected.sort_unstable();
+    assert_eq!(secrets, expected, "{report}");
+    let touched = findings
+        .iter()
+        .find(|f| f["secret"] == added.as_str())
+        .expect("added secret found");
+    assert_eq!(touched["path"], "old.env");
+    assert_eq!(touched["line"], 3);
+    let deploy = findings
         .iter()
         .find(|f| f["secret"] == new.as_str())
         .expect("new secret found");
