@@ -2,8 +2,8 @@
 //! came from.
 //!
 //! Reading goes through gix, never the git binary. A full-history scan reads the object
-//! database directly: each pack is traversed once in offset order (every delta base decoded
-//! once, in parallel), then the loose objects. Provenance — the commit that introduced a blob,
+//! database directly: each pack's delta forest is walked once (every delta base decoded once,
+//! in parallel, see the `pack` module), then the loose objects. Provenance — the commit that introduced a blob,
 //! its path there, and whether HEAD still holds it — is computed afterwards, only for the blobs
 //! that had findings, by comparing each commit's tree with its first parent's by object id;
 //! a blob no ref reaches has none. `--since-commit` and `--staged` list their few blobs from
@@ -337,8 +337,9 @@ impl GitRepository {
     }
 
     /// Calls `visit` with every blob of the object database, once each, from `threads`
-    /// threads: each pack is traversed once in offset order, so every delta base is decoded
-    /// once, then the loose objects are read. Blobs that no ref reaches are visited too (see
+    /// threads: each pack's delta forest is walked once from its base blobs, reading the pack
+    /// by positioned reads (no memory map stays resident), so every delta base is inflated once;
+    /// then the loose objects are read. Blobs that no ref reaches are visited too (see
     /// [`Self::provenance`] to tell them apart). Returns the ids of all blobs visited, and the
     /// objects that could not be read.
     pub fn for_each_blob_in_odb(
@@ -346,7 +347,6 @@ impl GitRepository {
         threads: usize,
         visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
     ) -> (HashSet<ObjectId>, Vec<SourceError>) {
-        use std::sync::atomic::AtomicBool;
         let mut errors = Vec::new();
         let seen = std::sync::Mutex::new(HashSet::new());
         let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
@@ -361,40 +361,25 @@ impl GitRepository {
             .unwrap_or_default();
         indices.sort();
         for idx in indices {
-            let bundle = match gix::odb::pack::Bundle::at(&idx, self.repo.objects.object_hash()) {
-                Ok(bundle) => bundle,
-                Err(e) => {
-                    errors.push(self.error(format!("{}: {e}", idx.display())));
-                    continue;
+            let pack = idx.with_extension("pack");
+            let blob_once = |id: ObjectId, data: &[u8]| {
+                if first_time(id) {
+                    let blob = HistoryBlob {
+                        id,
+                        path: String::new(),
+                        replaced: Vec::new(),
+                    };
+                    visit(&blob, data);
                 }
             };
-            let interrupt = AtomicBool::new(false);
-            let traversed = bundle.index.traverse(
-                &bundle.pack,
-                &mut gix::progress::Discard,
-                &interrupt,
-                |kind, data, entry, _| {
-                    if kind == gix::object::Kind::Blob && first_time(entry.oid) {
-                        let blob = HistoryBlob {
-                            id: entry.oid,
-                            path: String::new(),
-                            replaced: Vec::new(),
-                        };
-                        visit(&blob, data);
-                    }
-                    Ok(())
-                },
-                gix::odb::pack::index::traverse::Options {
-                    traversal: gix::odb::pack::index::traverse::Algorithm::DeltaTreeLookup,
-                    thread_limit: Some(threads.max(1)),
-                    check: gix::odb::pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerificationAndNoAbortOnDecodeError,
-                    alloc_limit_bytes: None,
-                    make_pack_lookup_cache: || gix::odb::pack::cache::Never,
-                },
+            let failed = crate::pack::for_each_blob_in_pack(
+                &idx,
+                &pack,
+                self.repo.objects.object_hash(),
+                threads,
+                &blob_once,
             );
-            if let Err(e) = traversed {
-                errors.push(self.error(format!("{}: {e}", idx.display())));
-            }
+            errors.extend(failed.into_iter().map(|e| self.error(e)));
         }
         let loose = gix::odb::loose::Store::at(&objects, self.repo.objects.object_hash());
         let repo = self.repo.to_thread_local();

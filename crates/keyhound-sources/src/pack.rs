@@ -1,0 +1,466 @@
+//! Every blob of one pack file, each decoded once, read with positioned reads instead of a
+//! memory map.
+//!
+//! A mapped pack stays resident as it is read: scanning a 5 GB pack through a map costs 5 GB of
+//! resident memory by the end, however little the scanner keeps. This reader asks the index for
+//! every entry's offset, reads each entry's header (a few bytes) to learn which delta base it
+//! has, then walks the delta forest depth-first from each base blob: a base is inflated once, each
+//! delta is inflated and applied to its base's bytes, and only the chain from the root to the
+//! current object is held. Commits, trees and tags are never inflated: git deltas an object only
+//! against one of its own kind. Threads take roots in offset order, so reads stay close together.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gix::ObjectId;
+use gix::odb::pack::data::entry::Header;
+
+/// Roots a thread takes at a time.
+const ROOTS_PER_TAKE: usize = 32;
+/// Bytes read to parse an entry header: type and size varint, then an offset varint or an id.
+const HEADER_PROBE: usize = 64;
+
+/// One pack entry: where it is, and the delta base it names.
+struct Entry {
+    oid: ObjectId,
+    offset: u64,
+    /// One past the entry's last byte (the next entry's offset, or the trailer's).
+    end: u64,
+    /// Where the compressed data starts, past the header.
+    data_offset: u64,
+    /// The inflated size: the object's, or the delta's.
+    inflated_size: u64,
+    is_blob: bool,
+    is_delta: bool,
+    /// The index (in offset order) of the entry this one is a delta against.
+    base: Option<usize>,
+}
+
+/// Calls `visit` with the id and content of every blob in the pack at `pack_path` (with its
+/// index at `index_path`), from `threads` threads. Returns what could not be read, each naming the
+/// pack and the object; the other blobs are still visited.
+pub(crate) fn for_each_blob_in_pack(
+    index_path: &Path,
+    pack_path: &Path,
+    object_hash: gix::hash::Kind,
+    threads: usize,
+    visit: &(dyn Fn(ObjectId, &[u8]) + Sync),
+) -> Vec<String> {
+    let display = pack_path.display();
+    let index = match gix::odb::pack::index::File::at(index_path, object_hash) {
+        Ok(index) => index,
+        Err(e) => return vec![format!("{}: {e}", index_path.display())],
+    };
+    let file = match File::open(pack_path) {
+        Ok(file) => file,
+        Err(e) => return vec![format!("{display}: {e}")],
+    };
+    let entries_end = match file.metadata() {
+        Ok(meta) => meta.len().saturating_sub(object_hash.len_in_bytes() as u64),
+        Err(e) => return vec![format!("{display}: {e}")],
+    };
+    let mut located: Vec<(u64, ObjectId)> = index.iter().map(|e| (e.pack_offset, e.oid)).collect();
+    located.sort_unstable_by_key(|&(offset, _)| offset);
+    drop(index);
+
+    let mut errors = Vec::new();
+    let mut entries = Vec::with_capacity(located.len());
+    let mut probe = [0u8; HEADER_PROBE];
+    for (i, &(offset, oid)) in located.iter().enumerate() {
+        let end = located.get(i + 1).map_or(entries_end, |&(next, _)| next);
+        let len = (end.saturating_sub(offset) as usize).min(HEADER_PROBE);
+        let header = read_at(&file, &mut probe[..len], offset)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                gix::odb::pack::data::Entry::from_bytes(&probe[..len], offset, object_hash)
+                    .map_err(|e| e.to_string())
+            });
+        match header {
+            Ok(header) => entries.push((
+                Entry {
+                    oid,
+                    offset,
+                    end,
+                    data_offset: header.data_offset,
+                    inflated_size: header.decompressed_size,
+                    is_blob: matches!(header.header, Header::Blob),
+                    is_delta: header.header.is_delta(),
+                    base: None,
+                },
+                header.header,
+            )),
+            Err(e) => errors.push(format!("{display}: object {oid} at offset {offset}: {e}")),
+        }
+    }
+    // Link each delta to its base; a delta whose base is unreadable or absent goes unvisited.
+    let position = |offset: u64, entries: &[(Entry, Header)]| {
+        entries
+            .binary_search_by_key(&offset, |(e, _)| e.offset)
+            .ok()
+    };
+    let by_id: std::collections::HashMap<ObjectId, usize> = if entries
+        .iter()
+        .any(|(_, h)| matches!(h, Header::RefDelta { .. }))
+    {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, (e, _))| (e.oid, i))
+            .collect()
+    } else {
+        std::collections::HashMap::new()
+    };
+    let mut bases = Vec::with_capacity(entries.len());
+    for (entry, header) in &entries {
+        bases.push(match header {
+            Header::OfsDelta { base_distance } => entry
+                .offset
+                .checked_sub(*base_distance)
+                .and_then(|base| position(base, &entries)),
+            Header::RefDelta { base_id } => by_id.get(base_id).copied(),
+            _ => None,
+        });
+    }
+    let mut entries: Vec<Entry> = entries.into_iter().map(|(e, _)| e).collect();
+    for (entry, base) in entries.iter_mut().zip(bases) {
+        entry.base = base;
+    }
+    let forest = Forest::new(&entries);
+    for entry in &entries {
+        if entry.is_delta && entry.base.is_none() {
+            errors.push(format!(
+                "{display}: object {} at offset {}: its delta base is not in the pack",
+                entry.oid, entry.offset
+            ));
+        }
+    }
+
+    let next_root = AtomicUsize::new(0);
+    let failed = Mutex::new(errors);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let mut walker = Walker {
+                    file: &file,
+                    entries: &entries,
+                    forest: &forest,
+                    inflate: gix::zlib::Inflate::default(),
+                    compressed: Vec::new(),
+                };
+                loop {
+                    let first = next_root.fetch_add(ROOTS_PER_TAKE, Ordering::Relaxed);
+                    let Some(roots) = forest.roots.get(first..) else {
+                        break;
+                    };
+                    let mut errors = Vec::new();
+                    for &root in roots.iter().take(ROOTS_PER_TAKE) {
+                        walker.walk(root, visit, &mut errors);
+                    }
+                    if !errors.is_empty() {
+                        failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(errors.into_iter().map(|e| format!("{display}: {e}")));
+                    }
+                }
+            });
+        }
+    });
+    failed.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The delta forest of a pack: each entry's children, and the blob roots.
+struct Forest {
+    /// Children of entry `i`: `children[child_start[i]..child_start[i + 1]]`.
+    child_start: Vec<usize>,
+    children: Vec<usize>,
+    /// Base blobs (not deltas), in offset order.
+    roots: Vec<usize>,
+}
+
+impl Forest {
+    fn new(entries: &[Entry]) -> Self {
+        let mut counts = vec![0usize; entries.len() + 1];
+        for entry in entries {
+            if let Some(base) = entry.base {
+                counts[base] += 1;
+            }
+        }
+        let mut child_start = Vec::with_capacity(counts.len());
+        let mut total = 0;
+        for count in &counts {
+            child_start.push(total);
+            total += count;
+        }
+        let mut fill = child_start.clone();
+        let mut children = vec![0; total];
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(base) = entry.base {
+                children[fill[base]] = i;
+                fill[base] += 1;
+            }
+        }
+        let roots = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_blob)
+            .map(|(i, _)| i)
+            .collect();
+        Self {
+            child_start,
+            children,
+            roots,
+        }
+    }
+
+    fn children(&self, i: usize) -> &[usize] {
+        &self.children[self.child_start[i]..self.child_start[i + 1]]
+    }
+}
+
+/// One thread's reader: the pack file, a reused inflater and read buffer.
+struct Walker<'a> {
+    file: &'a File,
+    entries: &'a [Entry],
+    forest: &'a Forest,
+    inflate: gix::zlib::Inflate,
+    compressed: Vec<u8>,
+}
+
+impl Walker<'_> {
+    /// Visits root blob `root` and every delta built on it, depth first. An object that cannot
+    /// be built is reported with the number of objects built on it, which go unvisited.
+    fn walk(
+        &mut self,
+        root: usize,
+        visit: &(dyn Fn(ObjectId, &[u8]) + Sync),
+        errors: &mut Vec<String>,
+    ) {
+        let data = match self.inflated(root) {
+            Ok(data) => data,
+            Err(e) => {
+                errors.push(self.lost(root, &e));
+                return;
+            }
+        };
+        visit(self.entries[root].oid, &data);
+        // (entry, its bytes, next child to visit)
+        let mut stack = vec![(root, data, 0usize)];
+        while let Some((node, data, next)) = stack.last_mut() {
+            let Some(&child) = self.forest.children(*node).get(*next) else {
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match self
+                .inflated(child)
+                .and_then(|delta| apply_delta(data, &delta))
+            {
+                Ok(object) => {
+                    visit(self.entries[child].oid, &object);
+                    stack.push((child, object, 0));
+                }
+                Err(e) => errors.push(self.lost(child, &e)),
+            }
+        }
+    }
+
+    /// Describes why entry `i` could not be built, and what is lost with it.
+    fn lost(&self, i: usize, error: &str) -> String {
+        let entry = &self.entries[i];
+        let mut below = 0;
+        let mut pending = vec![i];
+        while let Some(node) = pending.pop() {
+            let children = self.forest.children(node);
+            below += children.len();
+            pending.extend_from_slice(children);
+        }
+        let lost = if below > 0 {
+            format!(" ({below} objects built on it are skipped)")
+        } else {
+            String::new()
+        };
+        format!(
+            "object {} at offset {}: {error}{lost}",
+            entry.oid, entry.offset
+        )
+    }
+
+    /// The inflated data of entry `i`: the object itself, or the delta to apply to its base.
+    fn inflated(&mut self, i: usize) -> Result<Vec<u8>, String> {
+        let entry = &self.entries[i];
+        let compressed_len = entry
+            .end
+            .checked_sub(entry.data_offset)
+            .ok_or("the entry overlaps the next one")?;
+        self.compressed.clear();
+        self.compressed.resize(compressed_len as usize, 0);
+        read_at(self.file, &mut self.compressed, entry.data_offset).map_err(|e| e.to_string())?;
+        let size = usize::try_from(entry.inflated_size).map_err(|_| "object too large")?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(size)
+            .map_err(|_| format!("an object of {size} bytes does not fit in memory"))?;
+        out.resize(size, 0);
+        self.inflate.reset();
+        let (status, _, written) = self
+            .inflate
+            .once(&self.compressed, &mut out)
+            .map_err(|e| format!("corrupt compressed data: {e}"))?;
+        if status != gix::zlib::Status::StreamEnd || written != size {
+            return Err(format!(
+                "compressed data ends after {written} of {size} bytes"
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Builds an object from its base and a git delta: two size varints (base, result), then copy
+/// instructions (high bit set: offset and size bytes follow, as flagged by the low seven bits)
+/// and insert instructions (the low seven bits count literal bytes that follow).
+fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
+    fn size(delta: &[u8], at: &mut usize) -> Result<usize, String> {
+        let mut value = 0usize;
+        let mut shift = 0;
+        loop {
+            let byte = *delta.get(*at).ok_or("delta header is truncated")?;
+            *at += 1;
+            if shift >= usize::BITS {
+                return Err("delta header size overflows".to_string());
+            }
+            value |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+    }
+    let mut at = 0;
+    let base_size = size(delta, &mut at)?;
+    if base_size != base.len() {
+        return Err(format!(
+            "delta expects a base of {base_size} bytes, the base has {}",
+            base.len()
+        ));
+    }
+    let result_size = size(delta, &mut at)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(result_size)
+        .map_err(|_| format!("object of {result_size} bytes does not fit in memory"))?;
+    while let Some(&op) = delta.get(at) {
+        at += 1;
+        if op & 0x80 != 0 {
+            // Copy: up to four offset bytes and three size bytes, little-endian, each present
+            // when its flag bit is set.
+            let mut fields = [0usize; 2];
+            for (bit, field) in [(0, 0), (1, 0), (2, 0), (3, 0), (4, 1), (5, 1), (6, 1)] {
+                if op & (1 << bit) != 0 {
+                    let byte = *delta.get(at).ok_or("delta copy is truncated")?;
+                    at += 1;
+                    let shift = if field == 0 { bit * 8 } else { (bit - 4) * 8 };
+                    fields[field] |= usize::from(byte) << shift;
+                }
+            }
+            let [offset, mut len] = fields;
+            if len == 0 {
+                len = 0x10000;
+            }
+            let copied = offset
+                .checked_add(len)
+                .and_then(|end| base.get(offset..end))
+                .ok_or("delta copies past the end of its base")?;
+            out.extend_from_slice(copied);
+        } else if op == 0 {
+            return Err("delta uses the reserved instruction 0".to_string());
+        } else {
+            let literal = delta
+                .get(at..at + usize::from(op))
+                .ok_or("delta insert is truncated")?;
+            out.extend_from_slice(literal);
+            at += usize::from(op);
+        }
+        if out.len() > result_size {
+            return Err("delta builds more than its declared size".to_string());
+        }
+    }
+    if out.len() != result_size {
+        return Err(format!(
+            "delta builds {} bytes, its header declares {result_size}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Fills `buf` from `file` at `offset`.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset`.
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_delta;
+
+    /// A delta of `ops` that turns a base of `base_len` bytes into `result_len` bytes.
+    fn delta(base_len: u8, result_len: u8, ops: &[u8]) -> Vec<u8> {
+        let mut d = vec![base_len, result_len];
+        d.extend_from_slice(ops);
+        d
+    }
+
+    #[test]
+    fn applies_copies_and_inserts() {
+        let base = b"the quick brown fox";
+        // copy "quick " (offset 4, size 6), insert "red ", copy "fox" (offset 16, size 3)
+        let ops = [
+            0x80 | 0x01 | 0x10,
+            4,
+            6,
+            4,
+            b'r',
+            b'e',
+            b'd',
+            b' ',
+            0x80 | 0x01 | 0x10,
+            16,
+            3,
+        ];
+        let built = apply_delta(base, &delta(19, 13, &ops)).expect("valid delta");
+        assert_eq!(built, b"quick red fox");
+    }
+
+    #[test]
+    fn rejects_corrupt_deltas_without_panicking() {
+        let base = b"0123456789";
+        // wrong base size
+        assert!(apply_delta(base, &delta(9, 1, &[1, b'x'])).is_err());
+        // copy beyond the base
+        assert!(apply_delta(base, &delta(10, 5, &[0x80 | 0x01 | 0x10, 8, 5])).is_err());
+        // insert longer than the data left
+        assert!(apply_delta(base, &delta(10, 4, &[4, b'a'])).is_err());
+        // result size disagrees with the header
+        assert!(apply_delta(base, &delta(10, 3, &[1, b'a'])).is_err());
+        // the reserved instruction
+        assert!(apply_delta(base, &delta(10, 1, &[0])).is_err());
+        // truncated size header
+        assert!(apply_delta(base, &[0x80]).is_err());
+    }
+}
