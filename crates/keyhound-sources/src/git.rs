@@ -18,10 +18,11 @@ use gix::bstr::ByteSlice;
 pub use gix::ObjectId;
 
 use crate::SourceError;
+use crate::pack::{PackCursor, Packs};
 
-/// Object cache per provenance thread, which looks every tree up twice (as a commit's and as its
-/// child's parent tree). 64 MiB was 10% faster but cost 100 MB more at peak.
-const PROVENANCE_OBJECT_CACHE: usize = 16 << 20;
+/// Object cache per provenance thread, for commits (each is read as itself and as its child's
+/// parent); trees go through the pack cursors, which keep their own cache.
+const PROVENANCE_OBJECT_CACHE: usize = 4 << 20;
 
 /// Missing blobs named one by one before the rest are counted.
 const MISSING_SHOWN: usize = 10;
@@ -170,6 +171,8 @@ impl GitRepository {
     /// request). `since` is anything `git rev-parse` would take: an id, a short id, a ref.
     pub fn since(&self, since: &str, branch: Option<&str>) -> Result<History, SourceError> {
         let repo = self.repo.to_thread_local();
+        let packs = Packs::open(self.repo.objects.path(), repo.object_hash());
+        let mut trees = Trees::new(&repo, &packs);
         let base = repo
             .rev_parse_single(since)
             .map_err(|e| self.error(format!("--since-commit {since}: {e}")))?
@@ -210,7 +213,14 @@ impl GitRepository {
             let mut introduced: Option<Vec<HistoryBlob>> = None;
             for parent in parent_trees {
                 let mut changed = Vec::new();
-                diff_trees(&repo, tree, parent, String::new(), &|_| true, &mut changed);
+                diff_trees(
+                    &mut trees,
+                    tree,
+                    parent,
+                    String::new(),
+                    &|_| true,
+                    &mut changed,
+                );
                 introduced = Some(match introduced {
                     None => changed
                         .into_iter()
@@ -351,16 +361,7 @@ impl GitRepository {
         let seen = std::sync::Mutex::new(HashSet::new());
         let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         let objects = self.repo.objects.path().to_path_buf();
-        let mut indices: Vec<_> = std::fs::read_dir(objects.join("pack"))
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        indices.sort();
-        for idx in indices {
+        for idx in crate::pack::pack_indices(&objects) {
             let pack = idx.with_extension("pack");
             let blob_once = |id: ObjectId, data: &[u8]| {
                 if first_time(id) {
@@ -463,8 +464,9 @@ impl GitRepository {
         present: Option<&HashSet<ObjectId>>,
     ) -> Result<(HashMap<ObjectId, Provenance>, Vec<SourceError>), SourceError> {
         let mut repo = self.repo.to_thread_local();
-        // Each commit's tree is compared with its parent's, so every tree is looked up twice.
+        // Each commit is read twice: as a commit, and as its child's parent.
         repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
+        let packs = Packs::open(self.repo.objects.path(), repo.object_hash());
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         if blobs.is_empty() && present.is_none() {
@@ -499,9 +501,11 @@ impl GitRepository {
                 .enumerate()
                 .map(|(n, part)| {
                     let parents = &parents;
+                    let packs = &packs;
                     scope.spawn(move || {
                         let mut repo = self.repo.to_thread_local();
                         repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
+                        let mut trees = Trees::new(&repo, packs);
                         let mut out = Vec::new();
                         for (i, &id) in part.iter().enumerate() {
                             let Some(tree) = commit_tree(&repo, id) else {
@@ -514,7 +518,7 @@ impl GitRepository {
                                 blobs.contains(&oid) || present.is_some_and(|p| !p.contains(&oid))
                             };
                             diff_trees(
-                                &repo,
+                                &mut trees,
                                 tree,
                                 parent_tree,
                                 String::new(),
@@ -592,10 +596,11 @@ impl GitRepository {
                 holding.entry(tree).or_default().push(name);
             }
         }
+        let mut trees = Trees::new(&repo, &packs);
         for (tree, refs) in holding {
             let mut present = Vec::new();
             diff_trees(
-                &repo,
+                &mut trees,
                 tree,
                 None,
                 String::new(),
@@ -670,7 +675,7 @@ fn parents_first(tips: &[ObjectId], parents: &HashMap<ObjectId, Vec<ObjectId>>) 
 /// `keep` accepts (a blob under two paths twice), comparing subtrees by id so unchanged ones are
 /// never decoded.
 fn diff_trees(
-    repo: &gix::Repository,
+    trees: &mut Trees<'_>,
     tree: ObjectId,
     parent: Option<ObjectId>,
     prefix: String,
@@ -680,26 +685,7 @@ fn diff_trees(
     if Some(tree) == parent {
         return;
     }
-    let entries = |id: ObjectId| -> Vec<(String, ObjectId, bool, bool)> {
-        let Ok(tree) = repo.find_tree(id) else {
-            return Vec::new();
-        };
-        let Ok(decoded) = tree.decode() else {
-            return Vec::new();
-        };
-        decoded
-            .entries
-            .iter()
-            .map(|e| {
-                (
-                    e.filename.to_str_lossy().into_owned(),
-                    e.oid.to_owned(),
-                    e.mode.is_tree(),
-                    e.mode.is_blob(),
-                )
-            })
-            .collect()
-    };
+    let mut entries = |id: ObjectId| trees.entries(id);
     let before: HashMap<String, (ObjectId, bool)> = parent
         .map(|p| {
             entries(p)
@@ -716,7 +702,7 @@ fn diff_trees(
         let path = join(&prefix, &name);
         if is_tree {
             let old_tree = old.and_then(|&(old_oid, was_tree)| was_tree.then_some(old_oid));
-            diff_trees(repo, oid, old_tree, path, keep, out);
+            diff_trees(trees, oid, old_tree, path, keep, out);
         } else if is_blob && keep(oid) {
             let before = old.and_then(|&(old_oid, was_tree)| (!was_tree).then_some(old_oid));
             out.push(TreeChange {
@@ -724,6 +710,52 @@ fn diff_trees(
                 path,
                 before,
             });
+        }
+    }
+}
+
+/// Reads trees for tree diffs: from the packs by positioned reads, else through gix (loose
+/// objects, and whatever the packs cannot decode). One per thread.
+struct Trees<'a> {
+    repo: &'a gix::Repository,
+    packs: PackCursor<'a>,
+}
+
+/// A tree entry: name, object id, whether it is a tree, whether it is a blob.
+type TreeEntry = (String, ObjectId, bool, bool);
+
+impl<'a> Trees<'a> {
+    fn new(repo: &'a gix::Repository, packs: &'a Packs) -> Self {
+        Self {
+            repo,
+            packs: packs.cursor(),
+        }
+    }
+
+    /// The entries of tree `id`; none if it cannot be read.
+    fn entries(&mut self, id: ObjectId) -> Vec<TreeEntry> {
+        let hash = self.repo.object_hash();
+        let collect = |tree: gix::objs::TreeRef<'_>| {
+            tree.entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.filename.to_str_lossy().into_owned(),
+                        e.oid.to_owned(),
+                        e.mode.is_tree(),
+                        e.mode.is_blob(),
+                    )
+                })
+                .collect()
+        };
+        if let Some((gix::object::Kind::Tree, data)) = self.packs.find(&id)
+            && let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, hash)
+        {
+            return collect(tree);
+        }
+        match self.repo.find_tree(id) {
+            Ok(tree) => tree.decode().map(collect).unwrap_or_default(),
+            Err(_) => Vec::new(),
         }
     }
 }
