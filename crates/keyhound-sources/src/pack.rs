@@ -343,7 +343,7 @@ impl Inflater {
 
 /// The packs of an object database, open for positioned reads of single objects: lookups
 /// that would otherwise fault pages in across a memory-mapped pack.
-pub(crate) struct Packs {
+pub struct Packs {
     packs: Vec<IndexedPack>,
     object_hash: gix::hash::Kind,
 }
@@ -360,7 +360,7 @@ struct IndexedPack {
 impl Packs {
     /// Opens every pack of the object database at `objects`; packs that cannot be opened are
     /// left out (lookups then find nothing there, and callers fall back to gix).
-    pub(crate) fn open(objects: &Path, object_hash: gix::hash::Kind) -> Self {
+    pub fn open(objects: &Path, object_hash: gix::hash::Kind) -> Self {
         let packs = pack_indices(objects)
             .into_iter()
             .filter_map(|index_path| {
@@ -384,7 +384,7 @@ impl Packs {
     }
 
     /// A reader for one thread.
-    pub(crate) fn cursor(&self) -> PackCursor<'_> {
+    pub fn cursor(&self) -> PackCursor<'_> {
         PackCursor {
             packs: self,
             inflater: Inflater::default(),
@@ -395,7 +395,7 @@ impl Packs {
 }
 
 /// An object's kind and content, shared between the cache and its readers.
-pub(crate) type Decoded = (gix::object::Kind, Rc<[u8]>);
+pub type Decoded = (gix::object::Kind, Rc<[u8]>);
 
 /// Delta bases named by id followed before a lookup gives up.
 const MAX_REF_DELTA_DEPTH: usize = 64;
@@ -405,7 +405,7 @@ const CURSOR_CACHE_BYTES: usize = 8 << 20;
 
 /// One thread's reader of single objects from [`Packs`], with a small cache of decoded objects
 /// so a delta chain's bases are not inflated again for each object built on them.
-pub(crate) struct PackCursor<'a> {
+pub struct PackCursor<'a> {
     packs: &'a Packs,
     inflater: Inflater,
     cache: HashMap<(usize, u64), Decoded>,
@@ -414,7 +414,7 @@ pub(crate) struct PackCursor<'a> {
 
 impl PackCursor<'_> {
     /// The kind and content of object `id`, if a pack holds it and it decodes.
-    pub(crate) fn find(&mut self, id: &gix::oid) -> Option<Decoded> {
+    pub fn find(&mut self, id: &gix::oid) -> Option<Decoded> {
         self.find_within(id, MAX_REF_DELTA_DEPTH)
     }
 
@@ -608,75 +608,7 @@ fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::{Packs, apply_delta};
-
-    /// Runs git (tests only) and returns its stdout.
-    fn git(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
-        let output = std::process::Command::new("git")
-            .current_dir(dir)
-            .args([
-                "-c",
-                "user.name=Dana",
-                "-c",
-                "user.email=dana@ledger.invalid",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("git runs");
-        assert!(output.status.success(), "git {args:?}");
-        output.stdout
-    }
-
-    #[test]
-    fn single_object_reads_match_gix_for_every_object_of_a_repacked_history() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path();
-        git(repo, &["init", "-q", "-b", "main"]);
-        let mut log = String::new();
-        for i in 0..30 {
-            log.push_str(&format!("entry {i}: {}\n", i * 7919 % 997));
-            for dir in ["a", "a/b", "a/b/c"] {
-                std::fs::create_dir_all(repo.join(dir)).expect("dir");
-                std::fs::write(repo.join(dir).join(format!("f{}.txt", i % 4)), &log)
-                    .expect("write");
-            }
-            git(repo, &["add", "-A"]);
-            git(repo, &["commit", "-q", "-m", &format!("change {i}")]);
-        }
-        git(repo, &["repack", "-adfq", "--depth=50", "--window=50"]);
-        let verify = String::from_utf8(git(repo, &["count-objects", "-v"])).expect("utf-8");
-        assert!(verify.contains("count: 0"), "all packed: {verify}");
-
-        let opened = gix::open(repo).expect("opens");
-        let packs = Packs::open(&repo.join(".git/objects"), opened.object_hash());
-        let mut cursor = packs.cursor();
-        let listed = String::from_utf8(git(
-            repo,
-            &[
-                "cat-file",
-                "--batch-all-objects",
-                "--batch-check=%(objectname)",
-            ],
-        ))
-        .expect("utf-8");
-        let mut kinds = std::collections::BTreeSet::new();
-        for line in listed.lines() {
-            let id = gix::ObjectId::from_hex(line.as_bytes()).expect("id");
-            let expected = opened.find_object(id).expect("gix reads it");
-            let (kind, data) = cursor.find(&id).expect("the packs read it");
-            assert_eq!(kind, expected.kind, "{id}");
-            assert!(*data == *expected.data, "{id}: content differs");
-            kinds.insert(kind.to_string());
-        }
-        assert_eq!(kinds.len(), 3, "commits, trees and blobs: {kinds:?}");
-        assert!(
-            cursor
-                .find(&gix::ObjectId::null(opened.object_hash()))
-                .is_none()
-        );
-    }
+    use super::apply_delta;
 
     /// A delta of `ops` that turns a base of `base_len` bytes into `result_len` bytes.
     fn delta(base_len: u8, result_len: u8, ops: &[u8]) -> Vec<u8> {

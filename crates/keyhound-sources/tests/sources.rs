@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use keyhound_sources::git::GitRepository;
+use keyhound_sources::pack::Packs;
 use keyhound_sources::{Content, FileEvent, SkipReason, SourceError, WalkOptions, open_file, walk};
 
 #[derive(Default, Debug)]
@@ -421,4 +422,54 @@ fn pack_index(repo: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "idx"))
         .unwrap()
+}
+
+#[test]
+fn single_object_reads_match_git_for_every_object_of_a_packed_history() {
+    let dir = packed_history();
+    let repo = dir.path();
+    // Every object with its kind and content, as `git cat-file --batch` prints them.
+    let ids = git(
+        repo,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname)",
+        ],
+    );
+    let mut batch = std::process::Command::new("git")
+        .current_dir(repo)
+        .args(["cat-file", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut batch.stdin.take().unwrap(), ids.as_bytes()).unwrap();
+    let printed = batch.wait_with_output().unwrap().stdout;
+
+    let packs = Packs::open(&repo.join(".git/objects"), gix::hash::Kind::Sha1);
+    let mut cursor = packs.cursor();
+    let mut rest = &printed[..];
+    let mut kinds = std::collections::BTreeSet::new();
+    while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+        let header = String::from_utf8(rest[..newline].to_vec()).unwrap();
+        let [id, kind, size] = header.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("unexpected batch header {header}");
+        };
+        let size: usize = size.parse().unwrap();
+        let content = &rest[newline + 1..newline + 1 + size];
+        rest = &rest[newline + 1 + size + 1..];
+        let (read_kind, data) = cursor
+            .find(&gix::ObjectId::from_hex(id.as_bytes()).unwrap())
+            .unwrap_or_else(|| panic!("the packs read {id}"));
+        assert_eq!(read_kind.to_string(), kind, "{id}");
+        assert!(&*data == content, "{id}: content differs from git's");
+        kinds.insert(kind.to_string());
+    }
+    assert_eq!(kinds.len(), 3, "commits, trees and blobs: {kinds:?}");
+    assert!(
+        cursor
+            .find(&gix::ObjectId::null(gix::hash::Kind::Sha1))
+            .is_none()
+    );
 }

@@ -729,31 +729,18 @@ fn history_reports_presence_at_head_and_narrows_to_a_branch() {
         .collect();
     assert_eq!(secrets.len(), 2, "{all}");
     assert!(secrets.contains(&at_head.as_str()) && secrets.contains(&on_branch.as_str()));
-    let head_flag = |secret: &str| {
-        all["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .find(|f| f["secret"] == secret)
-            .map(|f| f["occurrences"][0]["commit"]["present_at_head"].clone())
-    };
-    assert_eq!(head_flag(&at_head), Some(serde_json::Value::Bool(true)));
-    assert_eq!(head_flag(&on_branch), Some(serde_json::Value::Bool(false)));
-    let refs_of = |secret: &str| {
-        all["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .find(|f| f["secret"] == secret)
-            .map(|f| f["occurrences"][0]["commit"]["refs"].clone())
-    };
+    let head_flag =
+        |secret: &str| finding(&all, secret)["occurrences"][0]["commit"]["present_at_head"].clone();
+    assert_eq!(head_flag(&at_head), serde_json::Value::Bool(true));
+    assert_eq!(head_flag(&on_branch), serde_json::Value::Bool(false));
+    let refs_of = |secret: &str| finding(&all, secret)["occurrences"][0]["commit"]["refs"].clone();
     assert_eq!(
         refs_of(&at_head),
-        Some(serde_json::json!(["refs/heads/feature", "refs/heads/main"]))
+        serde_json::json!(["refs/heads/feature", "refs/heads/main"])
     );
     assert_eq!(
         refs_of(&on_branch),
-        Some(serde_json::json!(["refs/heads/feature"]))
+        serde_json::json!(["refs/heads/feature"])
     );
     let human = stdout(&run_in(repo, &["scan", "-q", "--color", "never", "."]));
     assert!(
@@ -908,16 +895,10 @@ fn staged_scans_only_what_the_next_commit_adds() {
     let report = json(&out);
     let findings = report["findings"].as_array().expect("findings");
     assert_eq!(findings.len(), 2, "{report}");
-    let config = findings
-        .iter()
-        .find(|f| f["secret"] == staged.as_str())
-        .expect("staged secret found");
+    let config = finding(&report, &staged);
     assert_eq!(config["path"], "app/config.py");
     assert_eq!(config["line"], 3);
-    let edited = findings
-        .iter()
-        .find(|f| f["secret"] == added.as_str())
-        .expect("added secret found");
+    let edited = finding(&report, &added);
     assert_eq!(edited["path"], "old.env");
     assert_eq!(edited["line"], 2);
     assert!(stderr(&out).contains("commit blocked"), "{}", stderr(&out));
@@ -1030,16 +1011,10 @@ fn since_commit_scans_only_what_later_commits_introduced() {
     let mut expected = vec![new.as_str(), added.as_str()];
     expected.sort_unstable();
     assert_eq!(secrets, expected, "{report}");
-    let touched = findings
-        .iter()
-        .find(|f| f["secret"] == added.as_str())
-        .expect("added secret found");
+    let touched = finding(&report, &added);
     assert_eq!(touched["path"], "old.env");
     assert_eq!(touched["line"], 3);
-    let deploy = findings
-        .iter()
-        .find(|f| f["secret"] == new.as_str())
-        .expect("new secret found");
+    let deploy = finding(&report, &new);
     assert_eq!(deploy["path"], "ci/deploy.yml");
     assert_eq!(deploy["line"], 2);
     assert_eq!(deploy["occurrences"][0]["commit"]["id"], pushed.as_str());

@@ -60,6 +60,16 @@ pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
 
+/// The finding of a JSON report (made with `--show-secrets`) whose secret is `secret`.
+pub fn finding<'a>(report: &'a serde_json::Value, secret: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["secret"] == secret)
+        .unwrap_or_else(|| panic!("no finding with that secret in {report}"))
+}
+
 /// The workspace's `testdata/` directory.
 pub fn testdata() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
