@@ -198,10 +198,6 @@ impl Prefilter {
         }
     }
 
-    #[expect(
-        clippy::needless_range_loop,
-        reason = "the lockstep walk indexes every lane by the same step; iterators would serialise the lanes"
-    )]
     #[inline(always)]
     fn find_all_in(&self, step: impl Fn(usize, u8) -> usize, haystack: &[u8], hits: &mut Vec<Hit>) {
         if haystack.len() < MIN_LANE_INPUT {
@@ -226,22 +222,27 @@ impl Prefilter {
             .map(|k| bounds[k + 1] - pos[k])
             .min()
             .unwrap_or(0);
-        let mut state = [0usize; LANES];
-        // Lane k reads haystack[pos[k] + step]; `lanes` holds each lane's slice of `steps` bytes.
-        let lanes: [&[u8]; LANES] = std::array::from_fn(|k| &haystack[pos[k]..pos[k] + steps]);
-        for i in 0..steps {
-            for k in 0..LANES {
-                state[k] = step(state[k], lanes[k][i]);
-            }
-            if state.iter().any(|&s| s >= self.match_min) {
-                for k in 0..LANES {
+        // Lane k reads haystack[pos[k] + step]. The lanes advance together through one zipped
+        // iterator (no index arithmetic or bounds checks to keep in registers), and one
+        // comparison of the largest state tells whether any lane reached a match state.
+        let [a, b, c, d]: [&[u8]; LANES] = std::array::from_fn(|k| &haystack[pos[k]..pos[k] + steps]);
+        let (mut s0, mut s1, mut s2, mut s3) = (0usize, 0usize, 0usize, 0usize);
+        let match_min = self.match_min;
+        for (i, (((&b0, &b1), &b2), &b3)) in a.iter().zip(b).zip(c).zip(d).enumerate() {
+            s0 = step(s0, b0);
+            s1 = step(s1, b1);
+            s2 = step(s2, b2);
+            s3 = step(s3, b3);
+            if s0.max(s1).max(s2.max(s3)) >= match_min {
+                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                     let end = pos[k] + i + 1;
-                    if state[k] >= self.match_min && end > bounds[k] {
-                        self.emit(haystack, state[k], end, hits);
+                    if s >= match_min && end > bounds[k] {
+                        self.emit(haystack, s, end, hits);
                     }
                 }
             }
         }
+        let state = [s0, s1, s2, s3];
         for k in 0..LANES {
             let from = pos[k] + steps;
             let mut s = state[k];
