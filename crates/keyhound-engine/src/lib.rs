@@ -483,9 +483,9 @@ fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Rang
     }
 }
 
-/// Drops low-confidence matches whose secret overlaps a more confident match, matches whose
-/// secret lies inside another rule's at least as confident secret, and exact duplicates of one
-/// rule (a decoded run that repeats a plain finding). Dropped entries are marked with
+/// Drops low-confidence matches whose secret overlaps a more confident match, the less
+/// confident of two rules that claim the same secret, matches whose secret lies inside another
+/// rule's at least as confident secret, and exact duplicates of one rule (a decoded run that repeats a plain finding). Dropped entries are marked with
 /// `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
@@ -517,6 +517,10 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
                 matches[ia].rule = u32::MAX;
             } else if cb == Confidence::Low && ca > Confidence::Low {
                 matches[ib].rule = u32::MAX;
+            } else if sa == sb && ca != cb {
+                // Two rules claim the same secret: the more confident one names it.
+                let weaker = if ca > cb { ib } else { ia };
+                matches[weaker].rule = u32::MAX;
             } else if a_holds_b && ca >= cb {
                 // A connection string and the account key inside it: one finding, the whole one.
                 matches[ib].rule = u32::MAX;

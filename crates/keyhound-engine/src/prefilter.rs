@@ -225,7 +225,8 @@ impl Prefilter {
         // Lane k reads haystack[pos[k] + step]. The lanes advance together through one zipped
         // iterator (no index arithmetic or bounds checks to keep in registers), and one
         // comparison of the largest state tells whether any lane reached a match state.
-        let [a, b, c, d]: [&[u8]; LANES] = std::array::from_fn(|k| &haystack[pos[k]..pos[k] + steps]);
+        let [a, b, c, d]: [&[u8]; LANES] =
+            std::array::from_fn(|k| &haystack[pos[k]..pos[k] + steps]);
         let (mut s0, mut s1, mut s2, mut s3) = (0usize, 0usize, 0usize, 0usize);
         let match_min = self.match_min;
         for (i, (((&b0, &b1), &b2), &b3)) in a.iter().zip(b).zip(c).zip(d).enumerate() {

@@ -140,6 +140,28 @@ fn a_provider_rule_wins_over_a_generic_rule_on_the_same_secret() {
 }
 
 #[test]
+fn of_two_rules_claiming_the_same_secret_the_more_confident_names_it() {
+    let engine = builtin_engine();
+    // A PlanetScale password (high confidence, by its prefix) in a database password variable
+    // (medium, by context): one finding, the PlanetScale one.
+    let password = format!(
+        "pscale_pw_{}",
+        random_string(
+            21,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+            43
+        )
+    );
+    let (matches, _) = scan(&engine, &format!("DB_PASSWORD={password}\n"));
+    let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["planetscale.password"]);
+    // Another value in the same variable is still the context rule's.
+    let (other, _) = scan(&engine, "DB_PASSWORD=Vq8#rT2m!Lp4zX\n");
+    let ids: Vec<&str> = other.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["dotenv.database-password"]);
+}
+
+#[test]
 fn a_secret_inside_a_larger_secret_is_reported_once_by_the_enclosing_rule() {
     let engine = builtin_engine();
     let key = random_string(

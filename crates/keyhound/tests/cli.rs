@@ -413,6 +413,7 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const DIGITS: &[u8] = b"0123456789";
     const URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const HEX: &[u8] = b"0123456789abcdef";
     let r = |salt: u64, alphabet: &[u8], len: usize| random_string(seed * 31 + salt, alphabet, len);
     match kind {
         "stripe_live" => (
@@ -522,6 +523,130 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
             STANDARD.encode(format!("ledgerci:{}", r(26, ALNUM, 20))),
             "docker.config.auth",
         ),
+        "openai_project" => (
+            format!("sk-proj-{}T3BlbkFJ{}", r(27, URL, 64), r(28, URL, 64)),
+            "openai.project-key",
+        ),
+        "hf_token" => (
+            format!("hf_{}", r(29, &ALNUM[..52], 34)),
+            "huggingface.access-token",
+        ),
+        "gitlab_pat" => (format!("glpat-{}", r(30, URL, 20)), "gitlab.pat"),
+        "twilio_api_key" => (format!("SK{}", r(31, HEX, 32)), "twilio.api-key"),
+        "mailgun" => (
+            format!("key-{}", r(32, b"abcdefghijklmnopqrstuvwxyz0123456789", 32)),
+            "mailgun.api-key.legacy",
+        ),
+        "shopify" => (format!("shpat_{}", r(33, HEX, 32)), "shopify.admin-token"),
+        "datadog_api" => (r(34, HEX, 32), "datadog.api-key"),
+        "digitalocean" => (format!("dop_v1_{}", r(35, HEX, 64)), "digitalocean.pat"),
+        "doppler" => (format!("dp.st.{}", r(36, ALNUM, 43)), "doppler.token"),
+        "terraform_cloud" => (
+            format!("{}.atlasv1.{}", r(37, ALNUM, 14), r(38, URL, 67)),
+            "terraform-cloud.api-token",
+        ),
+        "vault" => (format!("hvs.{}", r(39, URL, 90)), "vault.service-token"),
+        "pypi" => (
+            format!("pypi-AgEIcHlwaS5vcmc{}", r(40, URL, 120)),
+            "pypi.upload-token",
+        ),
+        "discord_webhook" => (
+            format!(
+                "https://discord.com/api/webhooks/{}/{}",
+                r(41, DIGITS, 19),
+                r(42, URL, 68)
+            ),
+            "discord.webhook",
+        ),
+        "telegram" => (
+            format!("{}:AA{}", r(43, DIGITS, 10), r(44, URL, 33)),
+            "telegram.bot-token",
+        ),
+        "okta" => (format!("00{}", r(45, URL, 40)), "okta.api-token"),
+        "sentry_dsn" => (
+            format!(
+                "https://{}@o{}.ingest.sentry.io/{}",
+                r(46, HEX, 32),
+                r(47, DIGITS, 6),
+                r(48, DIGITS, 7)
+            ),
+            "sentry.dsn",
+        ),
+        "grafana" => (
+            format!("glsa_{}_{}", r(49, ALNUM, 32), r(50, HEX, 8)),
+            "grafana.service-account-token",
+        ),
+        "cloudflare" => (r(51, URL, 40), "cloudflare.api-token"),
+        "linear" => (format!("lin_api_{}", r(52, ALNUM, 40)), "linear.api-key"),
+        "notion" => (
+            format!("ntn_{}{}", r(53, DIGITS, 11), r(54, ALNUM, 35)),
+            "notion.integration-token",
+        ),
+        "databricks" => (format!("dapi{}", r(55, HEX, 32)), "databricks.pat"),
+        "heroku" => (format!("HRKU-{}", r(56, URL, 60)), "heroku.api-key"),
+        "square" => (format!("EAAA{}", r(57, URL, 60)), "square.access-token"),
+        "planetscale" => (
+            format!("pscale_pw_{}", r(58, URL, 43)),
+            "planetscale.password",
+        ),
+        "mongodb_atlas" => (
+            format!(
+                "mongodb+srv://api-prod:{}@cluster0.x7k2p.mongodb.net/shop?retryWrites=true",
+                r(59, ALNUM, 20)
+            ),
+            "mongodb.atlas.connection-uri",
+        ),
+        "mysql_url" => (
+            format!(
+                "mysql://shop:{}@mysql-primary.prod:3306/shop",
+                r(60, ALNUM, 18)
+            ),
+            "mysql.connection-uri",
+        ),
+        "basic_auth_url" => (
+            format!(
+                "https://ci-reader:{}@artifacts.corp.internal/simple",
+                r(61, ALNUM, 18)
+            ),
+            "url.basic-auth.http",
+        ),
+        "gcp_oauth_secret" => (
+            format!("GOCSPX-{}", r(62, URL, 28)),
+            "gcp.oauth-client-secret",
+        ),
+        "rubygems" => (format!("rubygems_{}", r(63, HEX, 48)), "rubygems.api-key"),
+        "dockerhub" => (
+            format!("dckr_pat_{}", r(64, URL, 27)),
+            "dockerhub.access-token",
+        ),
+        "newrelic" => (
+            format!("NRAK-{}", r(65, &ALNUM[..26], 27)),
+            "newrelic.user-key",
+        ),
+        "supabase" => (format!("sbp_{}", r(66, HEX, 40)), "supabase.pat"),
+        "netrc_password" => (r(67, ALNUM, 22), "netrc.password"),
+        "pypirc_password" => (
+            format!("{}-{}", r(68, ALNUM, 10), r(69, ALNUM, 10)),
+            "pypi.pypirc.password",
+        ),
+        "openssh_private_key" => {
+            let mut body =
+                b"openssh-key-v1\0\0\0\0\x04none\0\0\0\x04none\0\0\0\0\0\0\0\x01".to_vec();
+            body.extend(r(70, ALNUM, 360).into_bytes());
+            let encoded = STANDARD.encode(body);
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(70)
+                .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+                .collect();
+            (
+                format!(
+                    "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
+                    lines.join("\n")
+                ),
+                "private-key.openssh",
+            )
+        }
         other => panic!("unknown marker kind {other}"),
     }
 }
