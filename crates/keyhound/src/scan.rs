@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use keyhound_engine::{Engine, EngineOptions, Match, ScanStats, Scratch};
 use keyhound_findings::Commit;
 use keyhound_findings::{FindingSet, Occurrence, Snippet};
@@ -111,23 +111,33 @@ impl Sink {
 /// A progress bar on stderr that appears only once a scan has taken a moment.
 struct Progress {
     bar: Option<ProgressBar>,
+    /// Files scanned so far, shown by the bar's `{files}` key.
+    files: Arc<AtomicU64>,
     start: Instant,
     shown: AtomicBool,
 }
 
 impl Progress {
     fn new(enabled: bool) -> Self {
+        let files = Arc::new(AtomicU64::new(0));
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+            let counted = Arc::clone(&files);
             if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} {pos} files, {bytes} scanned ({bytes_per_sec}) {elapsed}",
+                "{spinner} {files} files, {bytes} scanned ({bytes_per_sec}) {elapsed} {msg}",
             ) {
-                bar.set_style(style);
+                bar.set_style(style.with_key(
+                    "files",
+                    move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{}", counted.load(Ordering::Relaxed));
+                    },
+                ));
             }
             bar
         });
         Self {
             bar,
+            files,
             start: Instant::now(),
             shown: AtomicBool::new(false),
         }
@@ -135,14 +145,21 @@ impl Progress {
 
     fn advance(&self, bytes: u64) {
         let Some(bar) = &self.bar else { return };
-        bar.inc(1);
-        bar.set_length(bar.length().unwrap_or(0) + bytes);
+        self.files.fetch_add(1, Ordering::Relaxed);
+        bar.inc(bytes);
         if !self.shown.load(Ordering::Relaxed)
             && self.start.elapsed() > PROGRESS_DELAY
             && !self.shown.swap(true, Ordering::Relaxed)
         {
             bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             bar.enable_steady_tick(Duration::from_millis(100));
+        }
+    }
+
+    /// Names the stage the scan is in, after the counts.
+    fn stage(&self, what: &'static str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(what);
         }
     }
 
@@ -585,6 +602,7 @@ fn scan_history(
         .lock()
         .map(|m| m[first..].iter().filter_map(|p| p.blob).collect())
         .unwrap_or_default();
+    sink.progress.stage("· tracing commits");
     let (provenance, missing) = repo.provenance(
         &found,
         args.branch.as_deref(),
