@@ -31,6 +31,8 @@ const MISSING_SHOWN: usize = 10;
 pub struct GitRepository {
     repo: gix::ThreadSafeRepository,
     display: String,
+    /// The packs, opened for positioned reads on first use.
+    packs: std::sync::OnceLock<Packs>,
 }
 
 /// A unique blob of the history.
@@ -99,6 +101,7 @@ impl GitRepository {
         Some(Self {
             repo: repo.into_sync(),
             display: path.display().to_string(),
+            packs: std::sync::OnceLock::new(),
         })
     }
 
@@ -171,8 +174,7 @@ impl GitRepository {
     /// request). `since` is anything `git rev-parse` would take: an id, a short id, a ref.
     pub fn since(&self, since: &str, branch: Option<&str>) -> Result<History, SourceError> {
         let repo = self.repo.to_thread_local();
-        let packs = Packs::open(self.repo.objects.path(), repo.object_hash());
-        let mut trees = Trees::new(&repo, &packs);
+        let mut trees = Trees::new(&repo, self.packs());
         let base = repo
             .rev_parse_single(since)
             .map_err(|e| self.error(format!("--since-commit {since}: {e}")))?
@@ -273,6 +275,12 @@ impl GitRepository {
         Ok(history)
     }
 
+    /// The repository's packs, opened for positioned reads once.
+    fn packs(&self) -> &Packs {
+        self.packs
+            .get_or_init(|| Packs::open(self.repo.objects.path(), self.repo.objects.object_hash()))
+    }
+
     /// Finds the repository that holds `path` (it or a parent directory), for `--staged`.
     pub fn discover(path: &Path) -> Result<Self, SourceError> {
         let repo = gix::discover(path).map_err(|e| SourceError::Git {
@@ -287,6 +295,7 @@ impl GitRepository {
         Ok(Self {
             repo: repo.into_sync(),
             display,
+            packs: std::sync::OnceLock::new(),
         })
     }
 
@@ -429,7 +438,7 @@ impl GitRepository {
             for part in blobs.chunks(chunk) {
                 let failed = &failed;
                 scope.spawn(move || {
-                    let reader = self.reader();
+                    let mut reader = self.reader();
                     for blob in part {
                         match reader.read(blob) {
                             Ok(data) => visit(blob, &data),
@@ -443,9 +452,10 @@ impl GitRepository {
     }
 
     /// A reader for blobs, one per thread.
-    pub fn reader(&self) -> BlobReader {
+    pub fn reader(&self) -> BlobReader<'_> {
         BlobReader {
             repo: self.repo.to_thread_local(),
+            packs: self.packs().cursor(),
             display: self.display.clone(),
         }
     }
@@ -466,7 +476,7 @@ impl GitRepository {
         let mut repo = self.repo.to_thread_local();
         // Each commit is read twice: as a commit, and as its child's parent.
         repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
-        let packs = Packs::open(self.repo.objects.path(), repo.object_hash());
+        let packs = self.packs();
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         if blobs.is_empty() && present.is_none() {
@@ -501,7 +511,6 @@ impl GitRepository {
                 .enumerate()
                 .map(|(n, part)| {
                     let parents = &parents;
-                    let packs = &packs;
                     scope.spawn(move || {
                         let mut repo = self.repo.to_thread_local();
                         repo.object_cache_size_if_unset(PROVENANCE_OBJECT_CACHE);
@@ -596,7 +605,7 @@ impl GitRepository {
                 holding.entry(tree).or_default().push(name);
             }
         }
-        let mut trees = Trees::new(&repo, &packs);
+        let mut trees = Trees::new(&repo, packs);
         for (tree, refs) in holding {
             let mut present = Vec::new();
             diff_trees(
@@ -761,14 +770,19 @@ impl<'a> Trees<'a> {
 }
 
 /// Reads blobs of one repository; make one per thread with [`GitRepository::reader`].
-pub struct BlobReader {
+pub struct BlobReader<'a> {
     repo: gix::Repository,
+    /// Packed blobs are read by positioned reads, with the delta bases they share cached.
+    packs: PackCursor<'a>,
     display: String,
 }
 
-impl BlobReader {
+impl BlobReader<'_> {
     /// The blob's bytes.
-    pub fn read(&self, blob: &HistoryBlob) -> Result<Vec<u8>, SourceError> {
+    pub fn read(&mut self, blob: &HistoryBlob) -> Result<Vec<u8>, SourceError> {
+        if let Some((gix::object::Kind::Blob, data)) = self.packs.find(&blob.id) {
+            return Ok(data.to_vec());
+        }
         self.repo
             .find_blob(blob.id)
             .map(|b| b.detach().data)

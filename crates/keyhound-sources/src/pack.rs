@@ -319,8 +319,12 @@ impl Inflater {
         let compressed_len = end
             .checked_sub(data_offset)
             .ok_or("the entry overlaps the next one")?;
+        let compressed_len = usize::try_from(compressed_len).map_err(|_| "entry too large")?;
         self.compressed.clear();
-        self.compressed.resize(compressed_len as usize, 0);
+        self.compressed
+            .try_reserve(compressed_len)
+            .map_err(|_| format!("an entry of {compressed_len} bytes does not fit in memory"))?;
+        self.compressed.resize(compressed_len, 0);
         read_at(file, &mut self.compressed, data_offset).map_err(|e| e.to_string())?;
         let size = usize::try_from(size).map_err(|_| "object too large")?;
         let mut out = Vec::new();
@@ -348,18 +352,18 @@ pub struct Packs {
     object_hash: gix::hash::Kind,
 }
 
-/// One pack with its index and every entry's offset, sorted (an entry ends where the next
-/// begins).
+/// One pack with its index.
 struct IndexedPack {
     index: gix::odb::pack::index::File,
     file: File,
-    offsets: Vec<u64>,
+    /// Where the trailing checksum starts: no entry reaches past it.
     entries_end: u64,
 }
 
 impl Packs {
-    /// Opens every pack of the object database at `objects`; packs that cannot be opened are
-    /// left out (lookups then find nothing there, and callers fall back to gix).
+    /// Opens every pack of the object database at `objects` (cheaply: the indices are mapped,
+    /// nothing is read ahead); packs that cannot be opened are left out (lookups then find
+    /// nothing there, and callers fall back to gix).
     pub fn open(objects: &Path, object_hash: gix::hash::Kind) -> Self {
         let packs = pack_indices(objects)
             .into_iter()
@@ -371,11 +375,9 @@ impl Packs {
                     .ok()?
                     .len()
                     .checked_sub(object_hash.len_in_bytes() as u64)?;
-                let offsets = index.sorted_offsets();
                 Some(IndexedPack {
                     index,
                     file,
-                    offsets,
                     entries_end,
                 })
             })
@@ -392,6 +394,13 @@ impl Packs {
             cached_bytes: 0,
         }
     }
+}
+
+/// The most bytes zlib can take to store `size` bytes: stored blocks of up to 64 KiB with a
+/// 5-byte header each, plus the stream's header and checksum. Reading this much from an entry's
+/// data is sure to cover it without knowing where the next entry starts.
+fn deflate_bound(size: u64) -> u64 {
+    size + size.div_ceil(16_383) * 5 + 64
 }
 
 /// An object's kind and content, shared between the cache and its readers.
@@ -436,16 +445,15 @@ impl PackCursor<'_> {
             if let Some(hit) = self.cache.get(&(n, at)) {
                 break hit.clone();
             }
-            let end = match pack.offsets.binary_search(&at) {
-                Ok(i) => pack.offsets.get(i + 1).copied().unwrap_or(pack.entries_end),
-                Err(_) => return None,
-            };
             let mut probe = [0u8; HEADER_PROBE];
-            let len = (end.checked_sub(at)? as usize).min(HEADER_PROBE);
+            let len = (pack.entries_end.checked_sub(at)? as usize).min(HEADER_PROBE);
             read_at(&pack.file, &mut probe[..len], at).ok()?;
             let entry =
                 gix::odb::pack::data::Entry::from_bytes(&probe[..len], at, self.packs.object_hash)
                     .ok()?;
+            let end = pack
+                .entries_end
+                .min(entry.data_offset + deflate_bound(entry.decompressed_size));
             match entry.header {
                 Header::OfsDelta { base_distance } => {
                     deltas.push((at, entry.data_offset, end, entry.decompressed_size));

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -517,7 +517,7 @@ fn drop_inherited(
         Err(poisoned) => poisoned.into_inner(),
     };
     let with_matches: HashSet<ObjectId> = matches[first..].iter().filter_map(|p| p.blob).collect();
-    let reader = repo.reader();
+    let mut reader = repo.reader();
     let mut held: HashMap<ObjectId, Vec<PreImage>> = HashMap::new();
     for blob in blobs {
         if blob.replaced.is_empty() || !with_matches.contains(&blob.id) {
