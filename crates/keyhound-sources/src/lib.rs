@@ -137,8 +137,9 @@ impl std::fmt::Debug for Content {
     }
 }
 
-/// `--exclude` globs, split by what they match against.
-struct Excludes {
+/// `--exclude` globs, split by what they match against. The walker applies them to the files it
+/// walks; [`Excludes::matches_relative`] applies them to paths inside a repository's history.
+pub struct Excludes {
     /// Globs without `/`: matched against each entry's file name.
     names: GlobSet,
     /// Globs with `/`: matched against the path relative to the scan root.
@@ -146,7 +147,9 @@ struct Excludes {
 }
 
 impl Excludes {
-    fn new(globs: &[String]) -> Result<Self, SourceError> {
+    /// Compiles `globs` (gitignore-like: a glob without `/` matches a file or directory name at
+    /// any depth, one with `/` a path from the root).
+    pub fn new(globs: &[String]) -> Result<Self, SourceError> {
         let mut names = GlobSetBuilder::new();
         let mut paths = GlobSetBuilder::new();
         for glob in globs {
@@ -178,8 +181,26 @@ impl Excludes {
         })
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether there are no globs.
+    pub fn is_empty(&self) -> bool {
         self.names.is_empty() && self.paths.is_empty()
+    }
+
+    /// Whether `relative` (a `/`-separated path from a repository's root) is excluded, itself
+    /// or through an excluded directory, as the walker would have skipped it.
+    pub fn matches_relative(&self, relative: &str) -> bool {
+        let mut prefix_end = 0;
+        for component in relative.split('/') {
+            prefix_end += component.len();
+            let prefix = &relative[..prefix_end];
+            if self.names.is_match(component)
+                || (!self.paths.is_empty() && self.paths.is_match(prefix))
+            {
+                return true;
+            }
+            prefix_end += 1;
+        }
+        false
     }
 
     fn excludes(&self, path: &Path, roots: &[PathBuf]) -> bool {

@@ -473,3 +473,30 @@ fn single_object_reads_match_git_for_every_object_of_a_packed_history() {
             .is_none()
     );
 }
+
+#[test]
+fn excludes_match_repository_paths_as_the_walker_would() {
+    let globs: Vec<String> = ["node_modules", "docs/**/*.md", "vendor/lib", "*.min.js"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let excludes = keyhound_sources::Excludes::new(&globs).unwrap();
+    for excluded in [
+        "node_modules/pkg/index.js",
+        "web/node_modules/pkg/index.js",
+        "docs/guide/intro.md",
+        "vendor/lib/a/b.py",
+        "dist/app.min.js",
+    ] {
+        assert!(excludes.matches_relative(excluded), "{excluded}");
+    }
+    for kept in [
+        "src/node_modules.rs",
+        "docs/guide/intro.txt",
+        "web/docs/guide/intro.md",
+        "vendor/library/a.py",
+        "app.js",
+    ] {
+        assert!(!excludes.matches_relative(kept), "{kept}");
+    }
+}

@@ -102,7 +102,8 @@ pub struct ScanArgs {
     /// Rules to load.
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Skip paths matching this gitignore-style glob (repeatable).
+    /// Skip paths matching this gitignore-style glob (repeatable); in git history, the path a
+    /// secret entered under.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<String>,
     /// Skip files larger than this (`512K`, `64M`, `2G`; `0` for no limit).

@@ -16,7 +16,7 @@ use keyhound_findings::Commit;
 use keyhound_findings::{FindingSet, Occurrence, Snippet};
 use keyhound_report::{Format, Report, ScanSummary};
 use keyhound_sources::git::{GitRepository, HistoryBlob, ObjectId};
-use keyhound_sources::{BINARY_PROBE, Content, FileEvent, FileInput, WalkOptions};
+use keyhound_sources::{BINARY_PROBE, Content, Excludes, FileEvent, FileInput, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
 use crate::rules_cmd::load_rules;
@@ -188,6 +188,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             ..EngineOptions::default()
         },
     )?;
+    let excludes = Excludes::new(&args.excludes)?;
     let threads = if args.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -224,7 +225,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let (repos, roots): (Vec<(PathBuf, GitRepository)>, Vec<PathBuf>) = if args.staged {
         for root in &roots {
             let repo = GitRepository::discover(root)?;
-            let staged = repo.staged()?;
+            let mut staged = repo.staged()?;
+            staged.retain(|blob| !excludes.matches_relative(&blob.path));
             let first = sink.pending();
             scan_blobs(&engine, &repo, Some(&staged), args, threads, &sink);
             drop_inherited(&engine, &repo, &staged, first, &sink);
@@ -250,7 +252,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         (repos, others)
     };
     for (root, repo) in &repos {
-        scan_history(&engine, root, repo, args, threads, &sink)?;
+        scan_history(&engine, root, repo, args, &excludes, threads, &sink)?;
     }
     if !roots.is_empty() {
         let options = WalkOptions {
@@ -581,13 +583,17 @@ fn scan_history(
     root: &Path,
     repo: &GitRepository,
     args: &ScanArgs,
+    excludes: &Excludes,
     threads: usize,
     sink: &Sink,
 ) -> anyhow::Result<()> {
     let first = sink.pending();
     let present = match &args.since_commit {
         Some(rev) => {
-            let history = repo.since(rev, args.branch.as_deref())?;
+            let mut history = repo.since(rev, args.branch.as_deref())?;
+            history
+                .blobs
+                .retain(|blob| !excludes.matches_relative(&blob.path));
             for error in &history.errors {
                 sink.error(error.to_string());
             }
@@ -623,6 +629,8 @@ fn scan_history(
         if let Some(blob) = pending.blob {
             let occurrence = &mut pending.occurrence;
             match provenance.get(&blob) {
+                // --exclude applies to the path the secret entered the history under.
+                Some(p) if excludes.matches_relative(&p.path) => continue,
                 Some(p) => {
                     occurrence.path.clone_from(&p.path);
                     occurrence.commit = Some(Commit {

@@ -1322,3 +1322,89 @@ fn a_missing_blob_of_the_history_is_reported_and_other_findings_kept() {
     let out = run_in(&clean, &["scan", "-q", "."]);
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
 }
+
+#[test]
+fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let kept = github_pat(81);
+    let base = commit(
+        repo,
+        &[
+            ("app/deploy.sh", &format!("export GITHUB_TOKEN={kept}\n")),
+            (
+                "fixtures/tokens.env",
+                &format!("GITHUB_TOKEN={}\n", github_pat(82)),
+            ),
+        ],
+        "Add deploy script and fixtures",
+    );
+    commit(
+        repo,
+        &[
+            (
+                "vendor/lib/config.py",
+                &format!("TOKEN = \"{}\"\n", github_pat(83)),
+            ),
+            (
+                "app/test_data.json",
+                &format!("{{\"token\": \"{}\"}}\n", github_pat(84)),
+            ),
+        ],
+        "Vendor a library",
+    );
+    let secrets = |out: &std::process::Output| -> Vec<String> {
+        let mut found: Vec<String> = json(out)["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["secret"].as_str().expect("secret").to_string())
+            .collect();
+        found.sort();
+        found
+    };
+    let excluding = [
+        "--exclude",
+        "fixtures",
+        "--exclude",
+        "vendor/lib",
+        "--exclude",
+        "*.json",
+    ];
+    let mut args = vec!["scan", "-q", "--format", "json", "--show-secrets"];
+    args.extend(excluding);
+
+    // Full history: a directory name, a directory path and a file glob.
+    let mut history = args.clone();
+    history.push(".");
+    assert_eq!(secrets(&run_in(repo, &history)), [kept]);
+    // Without them, all four.
+    let all = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(secrets(&all).len(), 4);
+
+    // What a push adds: the two files of the second commit, both excluded.
+    let mut pushed = args.clone();
+    pushed.extend(["--since-commit", base.as_str(), "."]);
+    let out = run_in(repo, &pushed);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+
+    // What is staged.
+    write_tree(
+        repo,
+        &[(
+            "fixtures/more.env",
+            &format!("GITHUB_TOKEN={}\n", github_pat(85)),
+        )],
+    );
+    git(repo, &["add", "fixtures/more.env"]);
+    let mut staged = args.clone();
+    staged.push("--staged");
+    let out = run_in(repo, &staged);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let unexcluded = run_in(repo, &["scan", "-q", "--staged"]);
+    assert_eq!(code(&unexcluded), 1);
+}
