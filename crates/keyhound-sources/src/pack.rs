@@ -27,20 +27,28 @@ const ROOTS_PER_TAKE: usize = 32;
 /// Bytes read to parse an entry header: type and size varint, then an offset varint or an id.
 const HEADER_PROBE: usize = 64;
 
-/// One pack entry: where it is, and the delta base it names.
+/// No base: the entry is an object, or its base could not be found.
+const NO_BASE: u32 = u32::MAX;
+
+/// One pack entry: where it is, and the delta base it names. Kept small: a large repository's
+/// pack holds millions of entries, all listed before the walk.
 struct Entry {
     oid: ObjectId,
     offset: u64,
-    /// One past the entry's last byte (the next entry's offset, or the trailer's).
-    end: u64,
-    /// Where the compressed data starts, past the header.
-    data_offset: u64,
     /// The inflated size: the object's, or the delta's.
     inflated_size: u64,
+    /// The index (in offset order) of the entry this one is a delta against, or [`NO_BASE`].
+    base: u32,
+    /// Bytes of the entry's header: its compressed data starts after them.
+    header_len: u8,
     is_blob: bool,
     is_delta: bool,
-    /// The index (in offset order) of the entry this one is a delta against.
-    base: Option<usize>,
+}
+
+impl Entry {
+    fn base(&self) -> Option<usize> {
+        (self.base != NO_BASE).then_some(self.base as usize)
+    }
 }
 
 /// Calls `visit` with the id and content of every blob in the pack at `pack_path` (with its
@@ -66,75 +74,71 @@ pub(crate) fn for_each_blob_in_pack(
         Ok(meta) => meta.len().saturating_sub(object_hash.len_in_bytes() as u64),
         Err(e) => return vec![format!("{display}: {e}")],
     };
+    if index.num_objects() == NO_BASE {
+        return vec![format!("{display}: too many objects in one pack")];
+    }
     let mut located: Vec<(u64, ObjectId)> = index.iter().map(|e| (e.pack_offset, e.oid)).collect();
-    located.sort_unstable_by_key(|&(offset, _)| offset);
     drop(index);
+    located.sort_unstable_by_key(|&(offset, _)| offset);
 
+    // Entry headers, in offset order; an offset delta's base is an earlier entry, found as the
+    // list grows. Bases named by id are linked once all entries are known.
     let mut errors = Vec::new();
-    let mut entries = Vec::with_capacity(located.len());
+    let mut entries: Vec<Entry> = Vec::with_capacity(located.len());
+    let mut by_id_bases: Vec<(usize, ObjectId)> = Vec::new();
     let mut probe = [0u8; HEADER_PROBE];
     for (i, &(offset, oid)) in located.iter().enumerate() {
         let end = located.get(i + 1).map_or(entries_end, |&(next, _)| next);
         let len = (end.saturating_sub(offset) as usize).min(HEADER_PROBE);
-        let header = read_at(&file, &mut probe[..len], offset)
+        let parsed = read_at(&file, &mut probe[..len], offset)
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 gix::odb::pack::data::Entry::from_bytes(&probe[..len], offset, object_hash)
                     .map_err(|e| e.to_string())
             });
-        match header {
-            Ok(header) => entries.push((
-                Entry {
-                    oid,
-                    offset,
-                    end,
-                    data_offset: header.data_offset,
-                    inflated_size: header.decompressed_size,
-                    is_blob: matches!(header.header, Header::Blob),
-                    is_delta: header.header.is_delta(),
-                    base: None,
-                },
-                header.header,
-            )),
-            Err(e) => errors.push(format!("{display}: object {oid} at offset {offset}: {e}")),
-        }
-    }
-    // Link each delta to its base; a delta whose base is unreadable or absent goes unvisited.
-    let position = |offset: u64, entries: &[(Entry, Header)]| {
-        entries
-            .binary_search_by_key(&offset, |(e, _)| e.offset)
-            .ok()
-    };
-    let by_id: HashMap<ObjectId, usize> = if entries
-        .iter()
-        .any(|(_, h)| matches!(h, Header::RefDelta { .. }))
-    {
-        entries
-            .iter()
-            .enumerate()
-            .map(|(i, (e, _))| (e.oid, i))
-            .collect()
-    } else {
-        std::collections::HashMap::new()
-    };
-    let mut bases = Vec::with_capacity(entries.len());
-    for (entry, header) in &entries {
-        bases.push(match header {
-            Header::OfsDelta { base_distance } => entry
-                .offset
-                .checked_sub(*base_distance)
-                .and_then(|base| position(base, &entries)),
-            Header::RefDelta { base_id } => by_id.get(base_id).copied(),
+        let header = match parsed {
+            Ok(header) => header,
+            Err(e) => {
+                errors.push(format!("{display}: object {oid} at offset {offset}: {e}"));
+                continue;
+            }
+        };
+        let base = match header.header {
+            Header::OfsDelta { base_distance } => offset
+                .checked_sub(base_distance)
+                .and_then(|at| entries.binary_search_by_key(&at, |e| e.offset).ok()),
+            Header::RefDelta { base_id } => {
+                by_id_bases.push((entries.len(), base_id));
+                None
+            }
             _ => None,
+        };
+        entries.push(Entry {
+            oid,
+            offset,
+            inflated_size: header.decompressed_size,
+            base: base.map_or(NO_BASE, |b| b as u32),
+            header_len: (header.data_offset - offset) as u8,
+            is_blob: matches!(header.header, Header::Blob),
+            is_delta: header.header.is_delta(),
         });
     }
-    let mut entries: Vec<Entry> = entries.into_iter().map(|(e, _)| e).collect();
-    for (entry, base) in entries.iter_mut().zip(bases) {
-        entry.base = base;
+    drop(located);
+    if !by_id_bases.is_empty() {
+        let by_id: HashMap<ObjectId, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.oid, i))
+            .collect();
+        for (i, base_id) in by_id_bases {
+            if let Some(&base) = by_id.get(&base_id) {
+                entries[i].base = base as u32;
+            }
+        }
     }
     let forest = Forest::new(&entries);
     for entry in &entries {
-        if entry.is_delta && entry.base.is_none() {
+        if entry.is_delta && entry.base().is_none() {
             errors.push(format!(
                 "{display}: object {} at offset {}: its delta base is not in the pack",
                 entry.oid, entry.offset
@@ -149,6 +153,7 @@ pub(crate) fn for_each_blob_in_pack(
             scope.spawn(|| {
                 let mut walker = Walker {
                     file: &file,
+                    entries_end,
                     entries: &entries,
                     forest: &forest,
                     inflater: Inflater::default(),
@@ -179,7 +184,7 @@ pub(crate) fn for_each_blob_in_pack(
 struct Forest {
     /// Children of entry `i`: `children[child_start[i]..child_start[i + 1]]`.
     child_start: Vec<usize>,
-    children: Vec<usize>,
+    children: Vec<u32>,
     /// Base blobs (not deltas), in offset order.
     roots: Vec<usize>,
 }
@@ -188,7 +193,7 @@ impl Forest {
     fn new(entries: &[Entry]) -> Self {
         let mut counts = vec![0usize; entries.len() + 1];
         for entry in entries {
-            if let Some(base) = entry.base {
+            if let Some(base) = entry.base() {
                 counts[base] += 1;
             }
         }
@@ -199,10 +204,10 @@ impl Forest {
             total += count;
         }
         let mut fill = child_start.clone();
-        let mut children = vec![0; total];
+        let mut children = vec![0u32; total];
         for (i, entry) in entries.iter().enumerate() {
-            if let Some(base) = entry.base {
-                children[fill[base]] = i;
+            if let Some(base) = entry.base() {
+                children[fill[base]] = i as u32;
                 fill[base] += 1;
             }
         }
@@ -219,7 +224,7 @@ impl Forest {
         }
     }
 
-    fn children(&self, i: usize) -> &[usize] {
+    fn children(&self, i: usize) -> &[u32] {
         &self.children[self.child_start[i]..self.child_start[i + 1]]
     }
 }
@@ -227,6 +232,8 @@ impl Forest {
 /// One thread's reader of a pack's delta forest.
 struct Walker<'a> {
     file: &'a File,
+    /// Where the trailing checksum starts.
+    entries_end: u64,
     entries: &'a [Entry],
     forest: &'a Forest,
     inflater: Inflater,
@@ -252,7 +259,7 @@ impl Walker<'_> {
         // (entry, its bytes, next child to visit)
         let mut stack = vec![(root, data, 0usize)];
         while let Some((node, data, next)) = stack.last_mut() {
-            let Some(&child) = self.forest.children(*node).get(*next) else {
+            let Some(child) = self.forest.children(*node).get(*next).map(|&c| c as usize) else {
                 stack.pop();
                 continue;
             };
@@ -278,7 +285,7 @@ impl Walker<'_> {
         while let Some(node) = pending.pop() {
             let children = self.forest.children(node);
             below += children.len();
-            pending.extend_from_slice(children);
+            pending.extend(children.iter().map(|&c| c as usize));
         }
         let lost = if below > 0 {
             format!(" ({below} objects built on it are skipped)")
@@ -294,8 +301,14 @@ impl Walker<'_> {
     /// The inflated data of entry `i`: the object itself, or the delta to apply to its base.
     fn inflated(&mut self, i: usize) -> Result<Vec<u8>, String> {
         let entry = &self.entries[i];
+        // An entry ends where the next one begins.
+        let end = self
+            .entries
+            .get(i + 1)
+            .map_or(self.entries_end, |next| next.offset);
+        let data_offset = entry.offset + u64::from(entry.header_len);
         self.inflater
-            .inflate(self.file, entry.data_offset, entry.end, entry.inflated_size)
+            .inflate(self.file, data_offset, end, entry.inflated_size)
     }
 }
 
