@@ -156,12 +156,13 @@ pub fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
-/// The shared placeholder filter: documentation values, template variables, masked values and
-/// strings of fewer than four distinct bytes.
+/// The shared placeholder filter: documentation values, template variables, masked values,
+/// typed-in sequences (`abcd1234`) and strings of fewer than four distinct bytes.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_MARKERS
         .iter()
         .any(|m| contains_ignore_ascii_case(secret, m))
+        || has_typed_sequence(secret)
     {
         return true;
     }
@@ -179,9 +180,66 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     true
 }
 
+/// Whether `secret` holds an ascending run of letters or digits that nobody's random generator
+/// makes: six long (`4567890`), or two of four (`abcd1234`). A random base62 string has a run of
+/// four at a given place with odds of one in 238,000.
+fn has_typed_sequence(secret: &[u8]) -> bool {
+    let mut runs_of_four = 0;
+    let mut run = 1;
+    for pair in secret.windows(2) {
+        let next = pair[0].is_ascii_alphanumeric()
+            && pair[1].is_ascii_alphanumeric()
+            && pair[1] == pair[0].wrapping_add(1);
+        if next {
+            run += 1;
+            if run == 4 {
+                runs_of_four += 1;
+            }
+            if run >= 6 || runs_of_four >= 2 {
+                return true;
+            }
+        } else {
+            run = 1;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_sequences_are_placeholders_and_random_strings_are_not() {
+        for typed in [
+            &b"abcd1234defg5678"[..],
+            b"a1b2c3d4567890ab",
+            b"key-0123456789",
+            b"ABCDEFxyz",
+        ] {
+            assert!(is_placeholder(typed), "{}", String::from_utf8_lossy(typed));
+        }
+        for random in [
+            &b"Zq8Lm2Pw9Xc4Vb7Nt1Ry6Hs3Kd5Jf0"[..],
+            b"bfyt92YrIx1j83Pf2WHeHe8Iqri2oKQxCLXkYsnjnD_3",
+            // one run of four is not enough
+            b"x7Kp1234Qm9Lw2Zr",
+        ] {
+            assert!(
+                !is_placeholder(random),
+                "{}",
+                String::from_utf8_lossy(random)
+            );
+        }
+        // Across a million random base62 strings of 40 characters, none looks typed.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let typed = (0..1_000_000u64)
+            .filter(|&seed| {
+                has_typed_sequence(crate::fake::fake_string(seed, alphabet, 40).as_bytes())
+            })
+            .count();
+        assert!(typed < 10, "{typed} random strings looked typed");
+    }
 
     #[test]
     fn crc32_base62_accepts_valid_and_rejects_tampered() {
