@@ -24,6 +24,10 @@ use crate::pack::{PackCursor, Packs};
 /// parent); trees go through the pack cursors, which keep their own cache.
 const PROVENANCE_OBJECT_CACHE: usize = 4 << 20;
 
+/// Loose object files larger than this have their header read before their content, so a
+/// blob over the size limit is never inflated (zlib shrinks text about 4:1, zeros 1000:1).
+const LOOSE_HEADER_CHECK: u64 = 16 << 10;
+
 /// Missing blobs named one by one before the rest are counted.
 const MISSING_SHOWN: usize = 10;
 
@@ -54,6 +58,17 @@ struct TreeChange {
     path: String,
     /// The blob the parent held at that path, if it held one.
     before: Option<ObjectId>,
+}
+
+/// What a pass over the whole object database did besides visiting blobs.
+#[derive(Debug, Default)]
+pub struct OdbPass {
+    /// Every blob the object database holds (visited, too large, or unreadable).
+    pub present: HashSet<ObjectId>,
+    /// Blobs over the size limit, never read.
+    pub too_large: u64,
+    /// Objects that could not be read.
+    pub errors: Vec<SourceError>,
 }
 
 /// What the history walk found: blobs to scan, and objects it could not read.
@@ -359,14 +374,17 @@ impl GitRepository {
     /// threads: each pack's delta forest is walked once from its base blobs, reading the pack
     /// by positioned reads (no memory map stays resident), so every delta base is inflated once;
     /// then the loose objects are read. Blobs that no ref reaches are visited too (see
-    /// [`Self::provenance`] to tell them apart). Returns the ids of all blobs visited, and the
-    /// objects that could not be read.
+    /// [`Self::provenance`] to tell them apart). Blobs larger than `max_size` are counted, and
+    /// read only when a delta is built on them, so a history of huge files scans in bounded
+    /// memory.
     pub fn for_each_blob_in_odb(
         &self,
         threads: usize,
+        max_size: Option<u64>,
         visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
-    ) -> (HashSet<ObjectId>, Vec<SourceError>) {
+    ) -> OdbPass {
         let mut errors = Vec::new();
+        let too_large = std::sync::atomic::AtomicU64::new(0);
         let seen = std::sync::Mutex::new(HashSet::new());
         let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         let objects = self.repo.objects.path().to_path_buf();
@@ -382,12 +400,19 @@ impl GitRepository {
                     visit(&blob, data);
                 }
             };
+            let skip_once = |id: ObjectId| {
+                if first_time(id) {
+                    too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            };
             let failed = crate::pack::for_each_blob_in_pack(
                 &idx,
                 &pack,
                 self.repo.objects.object_hash(),
                 threads,
+                max_size,
                 &blob_once,
+                &skip_once,
             );
             errors.extend(failed.into_iter().map(|e| self.error(e)));
         }
@@ -401,6 +426,21 @@ impl GitRepository {
                     continue;
                 }
             };
+            // Only a loose file of some size can inflate past the limit: read its header first.
+            if let Some(max) = max_size {
+                let hex = id.to_hex().to_string();
+                let on_disk = std::fs::metadata(objects.join(&hex[..2]).join(&hex[2..]))
+                    .map_or(0, |m| m.len());
+                if on_disk > LOOSE_HEADER_CHECK
+                    && let Ok(Some((size, gix::object::Kind::Blob))) = loose.try_header(&id)
+                    && size > max
+                {
+                    if first_time(id) {
+                        too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    continue;
+                }
+            }
             match repo.find_object(id) {
                 Ok(object) if object.kind == gix::object::Kind::Blob => {
                     if first_time(id) {
@@ -420,7 +460,11 @@ impl GitRepository {
                 }
             }
         }
-        (seen.into_inner().unwrap_or_else(|p| p.into_inner()), errors)
+        OdbPass {
+            present: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
+            too_large: too_large.into_inner(),
+            errors,
+        }
     }
 
     /// Calls `visit` with the content of each of `blobs` (a few: staged files, the blobs of a

@@ -52,14 +52,17 @@ impl Entry {
 }
 
 /// Calls `visit` with the id and content of every blob in the pack at `pack_path` (with its
-/// index at `index_path`), from `threads` threads. Returns what could not be read, each naming the
-/// pack and the object; the other blobs are still visited.
+/// index at `index_path`), from `threads` threads. A blob larger than `max_size` that no delta
+/// is built on is never read: `too_large` gets its id. Returns what could not be read, each
+/// naming the pack and the object; the other blobs are still visited.
 pub(crate) fn for_each_blob_in_pack(
     index_path: &Path,
     pack_path: &Path,
     object_hash: gix::hash::Kind,
     threads: usize,
+    max_size: Option<u64>,
     visit: &(dyn Fn(ObjectId, &[u8]) + Sync),
+    too_large: &(dyn Fn(ObjectId) + Sync),
 ) -> Vec<String> {
     let display = pack_path.display();
     let index = match gix::odb::pack::index::File::at(index_path, object_hash) {
@@ -165,6 +168,13 @@ pub(crate) fn for_each_blob_in_pack(
                     };
                     let mut errors = Vec::new();
                     for &root in roots.iter().take(ROOTS_PER_TAKE) {
+                        let entry = &entries[root];
+                        if max_size.is_some_and(|max| entry.inflated_size > max)
+                            && forest.children(root).is_empty()
+                        {
+                            too_large(entry.oid);
+                            continue;
+                        }
                         walker.walk(root, visit, &mut errors);
                     }
                     if !errors.is_empty() {

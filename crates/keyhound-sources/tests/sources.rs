@@ -328,7 +328,7 @@ type Visited = std::collections::BTreeMap<String, (Vec<u8>, usize)>;
 fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
     let opened = GitRepository::open(repo).unwrap();
     let seen = Mutex::new(std::collections::BTreeMap::new());
-    let (_, errors) = opened.for_each_blob_in_odb(2, &|blob, data| {
+    let pass = opened.for_each_blob_in_odb(2, None, &|blob, data| {
         let mut seen = seen.lock().unwrap();
         let entry = seen
             .entry(blob.id.to_string())
@@ -337,7 +337,7 @@ fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
     });
     (
         seen.into_inner().unwrap(),
-        errors.iter().map(ToString::to_string).collect(),
+        pass.errors.iter().map(ToString::to_string).collect(),
     )
 }
 
@@ -498,5 +498,65 @@ fn excludes_match_repository_paths_as_the_walker_would() {
         "app.js",
     ] {
         assert!(!excludes.matches_relative(kept), "{kept}");
+    }
+}
+
+#[test]
+fn blobs_over_the_size_limit_are_counted_not_read_loose_or_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    // 3 MB of incompressible text, and a small file.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let big: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            b"abcdefghijklmnopqrstuvwxyz0123456789\n"[(state % 37) as usize]
+        })
+        .collect();
+    write(repo, "data/big.txt", &big);
+    write(repo, "README.md", b"# small\n");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "Add data"]);
+    let big_id = git(repo, &["rev-parse", "HEAD:data/big.txt"])
+        .trim()
+        .to_string();
+
+    for layout in ["loose", "packed"] {
+        if layout == "packed" {
+            git(repo, &["repack", "-adq"]);
+        }
+        let opened = GitRepository::open(repo).unwrap();
+        let visited = Mutex::new(Vec::new());
+        let pass = opened.for_each_blob_in_odb(2, Some(1 << 20), &|blob, data| {
+            visited
+                .lock()
+                .unwrap()
+                .push((blob.id.to_string(), data.len()));
+        });
+        let visited = visited.into_inner().unwrap();
+        assert!(pass.errors.is_empty(), "{layout}: {:?}", pass.errors);
+        assert_eq!(pass.too_large, 1, "{layout}");
+        assert_eq!(
+            visited,
+            [(
+                git(repo, &["rev-parse", "HEAD:README.md"])
+                    .trim()
+                    .to_string(),
+                8
+            )],
+            "{layout}"
+        );
+        assert_eq!(
+            pass.present.len(),
+            2,
+            "{layout}: the big blob is present, not missing"
+        );
+        assert!(
+            pass.present
+                .contains(&gix::ObjectId::from_hex(big_id.as_bytes()).unwrap())
+        );
     }
 }

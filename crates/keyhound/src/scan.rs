@@ -494,8 +494,10 @@ fn scan_blobs(
     let (present, errors) = match blobs {
         Some(blobs) => (None, repo.for_each_blob(blobs, threads, &visit)),
         None => {
-            let (present, errors) = repo.for_each_blob_in_odb(threads, &visit);
-            (Some(present), errors)
+            let pass = repo.for_each_blob_in_odb(threads, limit, &visit);
+            sink.files_skipped
+                .fetch_add(pass.too_large, Ordering::Relaxed);
+            (Some(pass.present), pass.errors)
         }
     };
     for error in errors {
