@@ -73,6 +73,8 @@ struct Compiled {
     regex: meta::Regex,
     secret_group: Option<usize>,
     max_len: Option<usize>,
+    /// The rule's `not_after`, anchored to end where the secret starts.
+    not_after: Option<meta::Regex>,
 }
 
 struct CompiledRule {
@@ -83,8 +85,12 @@ struct CompiledRule {
 
 impl CompiledRule {
     fn compiled(&self) -> &Result<Compiled, String> {
-        self.compiled
-            .get_or_init(|| compile(&self.loaded.rule.pattern))
+        self.compiled.get_or_init(|| {
+            compile(
+                &self.loaded.rule.pattern,
+                self.loaded.rule.not_after.as_deref(),
+            )
+        })
     }
 }
 
@@ -93,26 +99,49 @@ impl CompiledRule {
 /// (a fifth of a history scan's time went to determinization).
 const HYBRID_CACHE_BYTES: usize = 16 << 20;
 
-fn compile(pattern: &str) -> Result<Compiled, String> {
+fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
     let config = syntax::Config::new().unicode(false).utf8(false);
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
-    let regex = meta::Regex::builder()
-        .configure(
-            meta::Config::new()
-                .utf8_empty(false)
-                .hybrid_cache_capacity(HYBRID_CACHE_BYTES),
-        )
-        .build_from_hir(&hir)
-        .map_err(|e| e.to_string())?;
+    let build = |hir: &regex_syntax::hir::Hir| {
+        meta::Regex::builder()
+            .configure(
+                meta::Config::new()
+                    .utf8_empty(false)
+                    .hybrid_cache_capacity(HYBRID_CACHE_BYTES),
+            )
+            .build_from_hir(hir)
+            .map_err(|e| e.to_string())
+    };
+    let regex = build(&hir)?;
     let secret_group = regex
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "secret");
+    let not_after = not_after
+        .map(|context| {
+            let anchored = format!("(?:{context})\\z");
+            let hir =
+                syntax::parse_with(&anchored, &config).map_err(|e| format!("not_after: {e}"))?;
+            build(&hir).map_err(|e| format!("not_after: {e}"))
+        })
+        .transpose()?;
     Ok(Compiled {
         regex,
         secret_group,
         max_len,
+        not_after,
     })
+}
+
+/// How far back on the secret's line `not_after` looks.
+const NOT_AFTER_REACH: usize = 256;
+
+/// The text of `haystack` from the start of the line holding `at` (at most
+/// [`NOT_AFTER_REACH`] bytes back) up to `at`.
+fn line_before(haystack: &[u8], at: usize) -> &[u8] {
+    let from = at.saturating_sub(NOT_AFTER_REACH);
+    let start = memchr::memrchr(b'\n', &haystack[from..at]).map_or(from, |p| from + p + 1);
+    &haystack[start..at]
 }
 
 /// One confirmed secret in an input.
@@ -391,7 +420,13 @@ impl Engine {
                 .secret_group
                 .and_then(|g| caps.get_group(g))
                 .map_or(whole.range(), |s| s.range());
-            if secret.is_empty() || !self.accepts(rule, &haystack[secret.clone()]) {
+            if secret.is_empty()
+                || !self.accepts(rule, &haystack[secret.clone()])
+                || compiled
+                    .not_after
+                    .as_ref()
+                    .is_some_and(|context| context.is_match(line_before(haystack, secret.start)))
+            {
                 stats.rejected += 1;
                 continue;
             }

@@ -4,6 +4,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{builtin_engine, github_token, random_string, scan};
+use keyhound_engine::{Engine, EngineOptions};
 
 #[test]
 fn every_builtin_rule_compiles_and_its_examples_hold() {
@@ -191,4 +192,60 @@ fn random_text_of_token_alphabets_yields_nothing() {
     );
     let (matches, _) = scan(&engine, &noise);
     assert!(matches.is_empty(), "{:?}", &matches[..matches.len().min(5)]);
+}
+
+/// A one-rule set: an `api_token = "..."` rule with the given `not_after` line.
+fn rule_with_not_after(not_after: &str) -> Engine {
+    let mut rules = keyhound_rules::RuleSet::new();
+    rules
+        .add_toml(
+            "not-after.toml",
+            &format!(
+                r#"
+[[rule]]
+id = "test.api-token"
+name = "Test API token"
+provider = "Test"
+kind = "api-token"
+keywords = ["token", "Token"]
+pattern = '''(?i:token)["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9]{{20}})'''
+{not_after}
+confidence = "low"
+severity = "high"
+privilege = "unknown"
+lifetime = "static"
+rotation = {{ url = "https://example.invalid/rotate", max_age_days = 90 }}
+examples = ['token = "Qm7Lp2Xv9Rt4Kc8Nw3Zb"']
+negative_examples = ['nextPageToken = "Qm7Lp2Xv9Rt4Kc8Nw3Zb"']
+"#
+            ),
+        )
+        .expect("rules load");
+    Engine::new(&rules, EngineOptions::default()).expect("engine builds")
+}
+
+#[test]
+fn not_after_drops_matches_by_what_precedes_them_on_their_line() {
+    let engine =
+        rule_with_not_after(r#"not_after = '''(?i)next_?page_?token["']?\s*[:=]\s*["']?'''"#);
+    assert!(
+        engine.check_examples().is_empty(),
+        "{:?}",
+        engine.check_examples()
+    );
+    // The same value under another name, or on the next line, is still found.
+    let (matches, _) = scan(
+        &engine,
+        "nextPageToken = \"Qm7Lp2Xv9Rt4Kc8Nw3Zb\"\naccess_token = \"Zp4Wq8Ln2Vc6Hx1Tb9Ks\"\n",
+    );
+    let secrets: Vec<&[u8]> = matches.iter().map(|(_, m)| m.secret.as_slice()).collect();
+    assert_eq!(secrets, [&b"Zp4Wq8Ln2Vc6Hx1Tb9Ks"[..]]);
+
+    // Without it the negative example matches, and a broken one is reported by name.
+    let without = rule_with_not_after("");
+    assert_eq!(without.check_examples().len(), 1);
+    let broken = rule_with_not_after("not_after = '(unclosed'");
+    let failures = broken.check_examples();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].message.contains("not_after"), "{failures:?}");
 }

@@ -193,6 +193,11 @@ pub struct Rule {
     /// Extra case-insensitive words that mark a secret as a placeholder.
     #[serde(default)]
     pub stopwords: Vec<String>,
+    /// A regex for what, on the secret's line, may not come right before it: names that hold no
+    /// credential (`NextToken`, `csrf_token`), checked only for matches, so it costs nothing
+    /// per byte scanned.
+    #[serde(default)]
+    pub not_after: Option<String>,
     /// Whether the shared placeholder filter applies (`EXAMPLE`, `xxxx`, `${...}`, `<your-key>`).
     #[serde(default = "default_true")]
     pub filter_placeholders: bool,
