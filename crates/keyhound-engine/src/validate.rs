@@ -11,6 +11,10 @@ pub fn passes(validator: Validator, secret: &[u8]) -> bool {
         Validator::Jwt => jwt(secret),
         Validator::Base64 => decode_standard(secret).is_some(),
         Validator::GcpServiceAccountBase64 => gcp_service_account_base64(secret),
+        Validator::HasDigit => secret.iter().any(u8::is_ascii_digit),
+        Validator::HasDigitOrSymbol => secret
+            .iter()
+            .any(|b| b.is_ascii_digit() || b"!#%&*+=?@^~$".contains(b)),
     }
 }
 

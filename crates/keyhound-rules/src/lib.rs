@@ -137,6 +137,10 @@ pub enum Validator {
     /// The secret decodes as base64 to a JSON object with `"type": "service_account"` and a
     /// `private_key` (Google service-account key files embedded as base64).
     GcpServiceAccountBase64,
+    /// The secret holds an ASCII digit (generic tokens: words and identifiers have none).
+    HasDigit,
+    /// The secret holds a digit or one of `!#%&*+=?@^~$` (generic passwords).
+    HasDigitOrSymbol,
 }
 
 impl Validator {
@@ -147,6 +151,8 @@ impl Validator {
             Validator::Jwt => "jwt",
             Validator::Base64 => "base64",
             Validator::GcpServiceAccountBase64 => "gcp-service-account-base64",
+            Validator::HasDigit => "has-digit",
+            Validator::HasDigitOrSymbol => "has-digit-or-symbol",
         }
     }
 }
