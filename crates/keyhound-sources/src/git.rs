@@ -18,15 +18,12 @@ use gix::bstr::ByteSlice;
 pub use gix::ObjectId;
 
 use crate::SourceError;
+use crate::loose::Loose;
 use crate::pack::{PackCursor, Packs};
 
 /// Object cache per provenance thread, for commits (each is read as itself and as its child's
 /// parent); trees go through the pack cursors, which keep their own cache.
 const PROVENANCE_OBJECT_CACHE: usize = 4 << 20;
-
-/// Loose object files larger than this have their header read before their content, so a
-/// blob over the size limit is never inflated (zlib shrinks text about 4:1, zeros 1000:1).
-const LOOSE_HEADER_CHECK: u64 = 16 << 10;
 
 /// Missing blobs named one by one before the rest are counted.
 const MISSING_SHOWN: usize = 10;
@@ -417,49 +414,59 @@ impl GitRepository {
             errors.extend(failed.into_iter().map(|e| self.error(e)));
         }
         let loose = gix::odb::loose::Store::at(&objects, self.repo.objects.object_hash());
-        let repo = self.repo.to_thread_local();
+        let mut ids = Vec::new();
         for id in loose.iter() {
-            let id = match id {
-                Ok(id) => id,
-                Err(e) => {
-                    errors.push(self.error(format!("loose objects: {e}")));
-                    continue;
-                }
-            };
-            // Only a loose file of some size can inflate past the limit: read its header first.
-            if let Some(max) = max_size {
-                let hex = id.to_hex().to_string();
-                let on_disk = std::fs::metadata(objects.join(&hex[..2]).join(&hex[2..]))
-                    .map_or(0, |m| m.len());
-                if on_disk > LOOSE_HEADER_CHECK
-                    && let Ok(Some((size, gix::object::Kind::Blob))) = loose.try_header(&id)
-                    && size > max
-                {
-                    if first_time(id) {
-                        too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    continue;
-                }
-            }
-            match repo.find_object(id) {
-                Ok(object) if object.kind == gix::object::Kind::Blob => {
-                    if first_time(id) {
-                        let blob = HistoryBlob {
-                            id,
-                            path: String::new(),
-                            replaced: Vec::new(),
-                        };
-                        visit(&blob, &object.data);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    // Present but unreadable: reported here, not again as missing.
-                    first_time(id);
-                    errors.push(self.error(format!("object {id}: {e}")));
-                }
+            match id {
+                Ok(id) => ids.push(id),
+                Err(e) => errors.push(self.error(format!("loose objects: {e}"))),
             }
         }
+        let failed = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for part in ids.chunks(ids.len().div_ceil(threads.max(1)).max(1)) {
+                let (failed, first_time, too_large, objects) =
+                    (&failed, &first_time, &too_large, &objects);
+                scope.spawn(move || {
+                    let mut inflate = gix::zlib::Inflate::default();
+                    for &id in part {
+                        let read = crate::loose::read_loose(
+                            objects,
+                            &id,
+                            gix::object::Kind::Blob,
+                            max_size,
+                            &mut inflate,
+                        );
+                        match read {
+                            Ok(Loose::Wanted(data)) => {
+                                if first_time(id) {
+                                    let blob = HistoryBlob {
+                                        id,
+                                        path: String::new(),
+                                        replaced: Vec::new(),
+                                    };
+                                    visit(&blob, &data);
+                                }
+                            }
+                            Ok(Loose::TooLarge) => {
+                                if first_time(id) {
+                                    too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                            }
+                            Ok(Loose::Other) => {}
+                            Err(e) => {
+                                // Present but unreadable: reported here, not again as missing.
+                                first_time(id);
+                                failed
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push(self.error(format!("object {id}: {e}")));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        errors.extend(failed.into_inner().unwrap_or_else(|p| p.into_inner()));
         OdbPass {
             present: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
             too_large: too_large.into_inner(),
@@ -772,6 +779,9 @@ fn diff_trees(
 struct Trees<'a> {
     repo: &'a gix::Repository,
     packs: PackCursor<'a>,
+    /// The object database's directory, for loose trees.
+    objects: &'a Path,
+    inflate: gix::zlib::Inflate,
 }
 
 /// A tree entry: name, object id, whether it is a tree, whether it is a blob.
@@ -782,6 +792,8 @@ impl<'a> Trees<'a> {
         Self {
             repo,
             packs: packs.cursor(),
+            objects: repo.objects.store_ref().path(),
+            inflate: gix::zlib::Inflate::default(),
         }
     }
 
@@ -802,6 +814,18 @@ impl<'a> Trees<'a> {
                 .collect()
         };
         if let Some((gix::object::Kind::Tree, data)) = self.packs.find(&id)
+            && let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, hash)
+        {
+            return collect(tree);
+        }
+        let loose = crate::loose::read_loose(
+            self.objects,
+            &id,
+            gix::object::Kind::Tree,
+            None,
+            &mut self.inflate,
+        );
+        if let Ok(Loose::Wanted(data)) = loose
             && let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, hash)
         {
             return collect(tree);

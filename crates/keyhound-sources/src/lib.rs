@@ -9,6 +9,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 pub mod git;
+mod loose;
 pub mod pack;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
