@@ -670,6 +670,28 @@ mod tests {
     }
 
     #[test]
+    fn random_deltas_never_panic() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let base: Vec<u8> = (0..300).map(|_| next() as u8).collect();
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let mut delta: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Often start with the right base size, so the instructions themselves are exercised.
+            if next() % 2 == 0 && delta.len() >= 2 {
+                delta[0] = 0xac;
+                delta[1] = 0x02;
+            }
+            let _ = apply_delta(&base, &delta);
+        }
+    }
+
+    #[test]
     fn rejects_corrupt_deltas_without_panicking() {
         let base = b"0123456789";
         // wrong base size
