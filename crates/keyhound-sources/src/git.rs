@@ -10,7 +10,7 @@
 //! commit and index diffs, each with the blobs it replaced at its path, and read them one by one.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
 
@@ -311,9 +311,20 @@ impl GitRepository {
         })
     }
 
-    /// The repository's `.git` directory.
-    pub fn git_dir(&self) -> &Path {
-        self.repo.git_dir()
+    /// Where git runs this repository's hooks from: `core.hooksPath` (relative paths from the
+    /// working tree's root, `~/` expanded), else the `hooks` directory of the common git
+    /// directory (shared by every linked worktree).
+    pub fn hooks_dir(&self) -> Result<PathBuf, SourceError> {
+        let repo = self.repo.to_thread_local();
+        let configured = repo
+            .config_snapshot()
+            .trusted_path("core.hooksPath")
+            .map_err(|e| self.error(format!("core.hooksPath: {e}")))?;
+        Ok(match configured {
+            Some(path) if path.is_absolute() => path,
+            Some(path) => repo.workdir().unwrap_or_else(|| repo.git_dir()).join(path),
+            None => repo.common_dir().join("hooks"),
+        })
     }
 
     /// The files staged in the index whose content differs from HEAD's (all of them before

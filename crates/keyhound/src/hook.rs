@@ -21,7 +21,7 @@ pub fn run(command: &HookCommand) -> anyhow::Result<ExitCode> {
 
 fn install(force: bool) -> anyhow::Result<ExitCode> {
     let repo = GitRepository::discover(std::path::Path::new("."))?;
-    let hooks = repo.git_dir().join("hooks");
+    let hooks = repo.hooks_dir()?;
     let path = hooks.join("pre-commit");
     if path.exists() && !force {
         bail!(

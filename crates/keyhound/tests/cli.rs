@@ -1408,3 +1408,37 @@ fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
     let unexcluded = run_in(repo, &["scan", "-q", "--staged"]);
     assert_eq!(code(&unexcluded), 1);
 }
+
+#[test]
+fn hook_install_follows_core_hooks_path_and_linked_worktrees() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("main");
+    std::fs::create_dir(&repo).expect("mkdir");
+    git_init(&repo);
+    commit(&repo, &[("README.md", "# app\n")], "Initial commit");
+
+    // A linked worktree shares the main repository's hooks.
+    let linked = dir.path().join("linked");
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            linked.to_str().expect("utf-8"),
+        ],
+    );
+    let out = run_in(&linked, &["hook", "install"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(repo.join(".git/hooks/pre-commit").is_file());
+
+    // core.hooksPath (as husky and others set it), relative to the working tree.
+    git(&repo, &["config", "core.hooksPath", ".githooks"]);
+    let out = run_in(&repo, &["hook", "install"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let hook = repo.join(".githooks/pre-commit");
+    let script = std::fs::read_to_string(&hook).expect("hook written under core.hooksPath");
+    assert!(script.contains("keyhound scan --staged"), "{script}");
+}
