@@ -345,27 +345,36 @@ fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
 fn every_packed_blob_is_read_once_with_its_exact_content() {
     let dir = packed_history();
     let repo = dir.path();
-    let verify = git(
-        repo,
-        &["verify-pack", "-v", &pack_index(repo).to_string_lossy()],
-    );
-    assert!(
-        verify
-            .lines()
-            .any(|l| l.contains(" blob ") && l.split_whitespace().count() == 7),
-        "the fixture has blob deltas:\n{verify}"
-    );
-    let expected = blobs_by_git(repo);
-    let (found, errors) = blobs_by_keyhound(repo);
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(
-        found.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>()
-    );
-    for (id, content) in &expected {
-        let (read, visits) = &found[id];
-        assert_eq!(*visits, 1, "{id} visited once");
-        assert!(read == content, "{id}: content differs from git's");
+    // Offset deltas (what git writes), then deltas that name their base by id.
+    for (layout, use_offsets) in [("offset deltas", "true"), ("id deltas", "false")] {
+        let config = format!("repack.useDeltaBaseOffset={use_offsets}");
+        git(repo, &["-c", &config, "repack", "-adfq", "--depth=50"]);
+        let verify = git(
+            repo,
+            &["verify-pack", "-v", &pack_index(repo).to_string_lossy()],
+        );
+        assert!(
+            verify
+                .lines()
+                .any(|l| l.contains(" blob ") && l.split_whitespace().count() == 7),
+            "{layout}: the fixture has blob deltas:\n{verify}"
+        );
+        let expected = blobs_by_git(repo);
+        let (found, errors) = blobs_by_keyhound(repo);
+        assert!(errors.is_empty(), "{layout}: {errors:?}");
+        assert_eq!(
+            found.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{layout}"
+        );
+        for (id, content) in &expected {
+            let (read, visits) = &found[id];
+            assert_eq!(*visits, 1, "{layout}: {id} visited once");
+            assert!(
+                read == content,
+                "{layout}: {id}: content differs from git's"
+            );
+        }
     }
 }
 
