@@ -518,10 +518,10 @@ fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Rang
     }
 }
 
-/// Drops low-confidence matches whose secret overlaps a more confident match, the less
-/// confident of two rules that claim the same secret, matches whose secret lies inside another
-/// rule's at least as confident secret, and exact duplicates of one rule (a decoded run that repeats a plain finding). Dropped entries are marked with
-/// `rule = u32::MAX`.
+/// Drops low-confidence matches whose secret overlaps a more confident match, matches whose
+/// secret lies inside another rule's secret (the same span: a more confident rule's; a larger
+/// one: an at least as confident rule's), and exact duplicates of one rule (a decoded run that
+/// repeats a plain finding). Dropped entries are marked with `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
     let n = matches.len();
@@ -544,22 +544,22 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
                 && matches[ia].span == matches[ib].span
                 && matches[ia].decoded_secret == matches[ib].decoded_secret;
             let (sa, sb) = (&matches[ia].span, &matches[ib].span);
-            let a_holds_b = sa != sb && sa.start <= sb.start && sb.end <= sa.end;
-            let b_holds_a = sa != sb && sb.start <= sa.start && sa.end <= sb.end;
+            let a_holds_b = sa.start <= sb.start && sb.end <= sa.end;
+            let b_holds_a = sb.start <= sa.start && sa.end <= sb.end;
+            // The holder of a secret outranks what lies within it when it is more confident, or
+            // as confident and larger (two rules claiming the very same secret at the same
+            // confidence both stand).
+            let outranks = |cx: Confidence, cy: Confidence| cx > cy || (cx == cy && sa != sb);
             if same {
                 matches[ib].rule = u32::MAX;
             } else if ca == Confidence::Low && cb > Confidence::Low {
                 matches[ia].rule = u32::MAX;
             } else if cb == Confidence::Low && ca > Confidence::Low {
                 matches[ib].rule = u32::MAX;
-            } else if sa == sb && ca != cb {
-                // Two rules claim the same secret: the more confident one names it.
-                let weaker = if ca > cb { ib } else { ia };
-                matches[weaker].rule = u32::MAX;
-            } else if a_holds_b && ca >= cb {
+            } else if a_holds_b && outranks(ca, cb) {
                 // A connection string and the account key inside it: one finding, the whole one.
                 matches[ib].rule = u32::MAX;
-            } else if b_holds_a && cb >= ca {
+            } else if b_holds_a && outranks(cb, ca) {
                 matches[ia].rule = u32::MAX;
             }
         }

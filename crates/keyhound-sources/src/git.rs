@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use gix::bstr::ByteSlice;
 
@@ -396,26 +397,25 @@ impl GitRepository {
         let seen = std::sync::Mutex::new(HashSet::new());
         let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         let objects = self.repo.objects.path().to_path_buf();
+        let blob_once = |id: ObjectId, data: &[u8]| {
+            if first_time(id) {
+                let blob = HistoryBlob {
+                    id,
+                    path: String::new(),
+                    replaced: Vec::new(),
+                };
+                visit(&blob, data);
+            }
+        };
+        let skip_once = |id: ObjectId| {
+            if first_time(id) {
+                too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
         for idx in crate::pack::pack_indices(&objects) {
-            let pack = idx.with_extension("pack");
-            let blob_once = |id: ObjectId, data: &[u8]| {
-                if first_time(id) {
-                    let blob = HistoryBlob {
-                        id,
-                        path: String::new(),
-                        replaced: Vec::new(),
-                    };
-                    visit(&blob, data);
-                }
-            };
-            let skip_once = |id: ObjectId| {
-                if first_time(id) {
-                    too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            };
             let failed = crate::pack::for_each_blob_in_pack(
                 &idx,
-                &pack,
+                &idx.with_extension("pack"),
                 self.repo.objects.object_hash(),
                 threads,
                 max_size,
@@ -433,48 +433,23 @@ impl GitRepository {
             }
         }
         let failed = std::sync::Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for part in ids.chunks(ids.len().div_ceil(threads.max(1)).max(1)) {
-                let (failed, first_time, too_large, objects) =
-                    (&failed, &first_time, &too_large, &objects);
-                scope.spawn(move || {
-                    let mut inflate = gix::zlib::Inflate::default();
-                    for &id in part {
-                        let read = crate::loose::read_loose(
-                            objects,
-                            &id,
-                            gix::object::Kind::Blob,
-                            max_size,
-                            &mut inflate,
-                        );
-                        match read {
-                            Ok(Loose::Wanted(data)) => {
-                                if first_time(id) {
-                                    let blob = HistoryBlob {
-                                        id,
-                                        path: String::new(),
-                                        replaced: Vec::new(),
-                                    };
-                                    visit(&blob, &data);
-                                }
-                            }
-                            Ok(Loose::TooLarge) => {
-                                if first_time(id) {
-                                    too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                }
-                            }
-                            Ok(Loose::Other) => {}
-                            Err(e) => {
-                                // Present but unreadable: reported here, not again as missing.
-                                first_time(id);
-                                failed
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .push(self.error(format!("object {id}: {e}")));
-                            }
-                        }
+        in_parts(&ids, threads, |part| {
+            let mut inflate = gix::zlib::Inflate::default();
+            for &id in part {
+                let kind = gix::object::Kind::Blob;
+                match crate::loose::read_loose(&objects, &id, kind, max_size, &mut inflate) {
+                    Ok(Loose::Wanted(data)) => blob_once(id, &data),
+                    Ok(Loose::TooLarge) => skip_once(id),
+                    Ok(Loose::Other) => {}
+                    Err(e) => {
+                        // Present but unreadable: reported here, not again as missing.
+                        first_time(id);
+                        failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(self.error(format!("object {id}: {e}")));
                     }
-                });
+                }
             }
         });
         errors.extend(failed.into_inner().unwrap_or_else(|p| p.into_inner()));
@@ -494,20 +469,14 @@ impl GitRepository {
         threads: usize,
         visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
     ) -> Vec<SourceError> {
-        let chunk = blobs.len().div_ceil(threads.max(1)).max(1);
         let failed = std::sync::Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for part in blobs.chunks(chunk) {
-                let failed = &failed;
-                scope.spawn(move || {
-                    let mut reader = self.reader();
-                    for blob in part {
-                        match reader.read(blob) {
-                            Ok(data) => visit(blob, &data),
-                            Err(e) => failed.lock().unwrap_or_else(|p| p.into_inner()).push(e),
-                        }
-                    }
-                });
+        in_parts(blobs, threads, |part| {
+            let mut reader = self.reader();
+            for blob in part {
+                match reader.read(blob) {
+                    Ok(data) => visit(blob, &data),
+                    Err(e) => failed.lock().unwrap_or_else(|p| p.into_inner()).push(e),
+                }
             }
         });
         failed.into_inner().unwrap_or_else(|p| p.into_inner())
@@ -517,7 +486,7 @@ impl GitRepository {
     pub fn reader(&self) -> BlobReader<'_> {
         BlobReader {
             repo: self.repo.to_thread_local(),
-            packs: self.packs().cursor(),
+            objects: ObjectReader::new(self.packs()),
             display: self.display.clone(),
         }
     }
@@ -785,14 +754,52 @@ fn diff_trees(
     }
 }
 
-/// Reads trees for tree diffs: from the packs by positioned reads, else through gix (loose
-/// objects, and whatever the packs cannot decode). One per thread.
-struct Trees<'a> {
-    repo: &'a gix::Repository,
+/// Reads single objects for one thread: from the packs by positioned reads, then as a loose
+/// file by plain reads, then through gix (whose error is the one reported).
+struct ObjectReader<'a> {
     packs: PackCursor<'a>,
-    /// The object database's directory, for loose trees.
     objects: &'a Path,
     inflate: gix::zlib::Inflate,
+}
+
+impl<'a> ObjectReader<'a> {
+    fn new(packs: &'a Packs) -> Self {
+        Self {
+            packs: packs.cursor(),
+            objects: packs.objects(),
+            inflate: gix::zlib::Inflate::default(),
+        }
+    }
+
+    /// The content of object `id`, which must be of `kind`.
+    fn read(
+        &mut self,
+        repo: &gix::Repository,
+        id: ObjectId,
+        kind: gix::object::Kind,
+    ) -> Result<Rc<[u8]>, String> {
+        if let Some((found, data)) = self.packs.find(&id)
+            && found == kind
+        {
+            return Ok(data);
+        }
+        if let Ok(Loose::Wanted(data)) =
+            crate::loose::read_loose(self.objects, &id, kind, None, &mut self.inflate)
+        {
+            return Ok(data.into());
+        }
+        let object = repo.find_object(id).map_err(|e| e.to_string())?;
+        if object.kind != kind {
+            return Err(format!("a {}, not a {kind}", object.kind));
+        }
+        Ok(object.detach().data.into())
+    }
+}
+
+/// Reads trees for tree diffs, one per thread.
+struct Trees<'a> {
+    repo: &'a gix::Repository,
+    objects: ObjectReader<'a>,
 }
 
 /// A tree entry: name, object id, whether it is a tree, whether it is a blob.
@@ -802,74 +809,59 @@ impl<'a> Trees<'a> {
     fn new(repo: &'a gix::Repository, packs: &'a Packs) -> Self {
         Self {
             repo,
-            packs: packs.cursor(),
-            objects: repo.objects.store_ref().path(),
-            inflate: gix::zlib::Inflate::default(),
+            objects: ObjectReader::new(packs),
         }
     }
 
     /// The entries of tree `id`; none if it cannot be read.
     fn entries(&mut self, id: ObjectId) -> Vec<TreeEntry> {
-        let hash = self.repo.object_hash();
-        let collect = |tree: gix::objs::TreeRef<'_>| {
-            tree.entries
-                .iter()
-                .map(|e| {
-                    (
-                        e.filename.to_str_lossy().into_owned(),
-                        e.oid.to_owned(),
-                        e.mode.is_tree(),
-                        e.mode.is_blob(),
-                    )
-                })
-                .collect()
+        let Ok(data) = self.objects.read(self.repo, id, gix::object::Kind::Tree) else {
+            return Vec::new();
         };
-        if let Some((gix::object::Kind::Tree, data)) = self.packs.find(&id)
-            && let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, hash)
-        {
-            return collect(tree);
-        }
-        let loose = crate::loose::read_loose(
-            self.objects,
-            &id,
-            gix::object::Kind::Tree,
-            None,
-            &mut self.inflate,
-        );
-        if let Ok(Loose::Wanted(data)) = loose
-            && let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, hash)
-        {
-            return collect(tree);
-        }
-        match self.repo.find_tree(id) {
-            Ok(tree) => tree.decode().map(collect).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+        let Ok(tree) = gix::objs::TreeRef::from_bytes(&data, self.repo.object_hash()) else {
+            return Vec::new();
+        };
+        tree.entries
+            .iter()
+            .map(|e| {
+                (
+                    e.filename.to_str_lossy().into_owned(),
+                    e.oid.to_owned(),
+                    e.mode.is_tree(),
+                    e.mode.is_blob(),
+                )
+            })
+            .collect()
     }
 }
 
 /// Reads blobs of one repository; make one per thread with [`GitRepository::reader`].
 pub struct BlobReader<'a> {
     repo: gix::Repository,
-    /// Packed blobs are read by positioned reads, with the delta bases they share cached.
-    packs: PackCursor<'a>,
+    objects: ObjectReader<'a>,
     display: String,
 }
 
 impl BlobReader<'_> {
     /// The blob's bytes.
-    pub fn read(&mut self, blob: &HistoryBlob) -> Result<Vec<u8>, SourceError> {
-        if let Some((gix::object::Kind::Blob, data)) = self.packs.find(&blob.id) {
-            return Ok(data.to_vec());
-        }
-        self.repo
-            .find_blob(blob.id)
-            .map(|b| b.detach().data)
+    pub fn read(&mut self, blob: &HistoryBlob) -> Result<Rc<[u8]>, SourceError> {
+        self.objects
+            .read(&self.repo, blob.id, gix::object::Kind::Blob)
             .map_err(|e| SourceError::Git {
                 repo: self.display.clone(),
                 message: format!("blob {} ({}): {e}", blob.id, blob.path),
             })
     }
+}
+
+/// Runs `work` on up to `threads` contiguous parts of `items`, one thread each.
+fn in_parts<T: Sync>(items: &[T], threads: usize, work: impl Fn(&[T]) + Sync) {
+    std::thread::scope(|scope| {
+        for part in items.chunks(items.len().div_ceil(threads.max(1)).max(1)) {
+            let work = &work;
+            scope.spawn(move || work(part));
+        }
+    });
 }
 
 fn join(prefix: &str, name: &str) -> String {

@@ -69,19 +69,7 @@ pub(crate) fn read_loose(
         .ok()
         .and_then(|s| s.checked_add(end + 1))
         .ok_or("object too large")?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(total)
-        .map_err(|_| format!("an object of {size} bytes does not fit in memory"))?;
-    out.resize(total, 0);
-    inflate.reset();
-    let (status, _, written) = inflate
-        .once(&compressed, &mut out)
-        .map_err(|e| format!("corrupt compressed data: {e}"))?;
-    if status != gix::zlib::Status::StreamEnd || written != total {
-        return Err(format!(
-            "compressed data ends after {written} of {total} bytes"
-        ));
-    }
+    let mut out = crate::pack::inflate_exact(inflate, &compressed, total)?;
     out.drain(..=end);
     Ok(Loose::Wanted(out))
 }

@@ -89,17 +89,15 @@ pub(crate) fn for_each_blob_in_pack(
     let mut errors = Vec::new();
     let mut entries: Vec<Entry> = Vec::with_capacity(located.len());
     let mut by_id_bases: Vec<(usize, ObjectId)> = Vec::new();
-    let mut probe = [0u8; HEADER_PROBE];
+    let mut window = HeaderWindow {
+        file: &file,
+        entries_end,
+        start: 0,
+        bytes: Vec::new(),
+    };
     for (i, &(offset, oid)) in located.iter().enumerate() {
         let end = located.get(i + 1).map_or(entries_end, |&(next, _)| next);
-        let len = (end.saturating_sub(offset) as usize).min(HEADER_PROBE);
-        let parsed = read_at(&file, &mut probe[..len], offset)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                gix::odb::pack::data::Entry::from_bytes(&probe[..len], offset, object_hash)
-                    .map_err(|e| e.to_string())
-            });
-        let header = match parsed {
+        let header = match window.header(offset, end, object_hash) {
             Ok(header) => header,
             Err(e) => {
                 errors.push(format!("{display}: object {oid} at offset {offset}: {e}"));
@@ -330,6 +328,10 @@ struct Inflater {
 }
 
 impl Inflater {
+    /// Bytes read at once for an entry whose end is unknown: most trees and deltas fit, header
+    /// and data, in one read.
+    const SMALL_ENTRY: u64 = 4096;
+
     /// Reads the compressed bytes `data_offset..end` of `file` and inflates them to exactly
     /// `size` bytes.
     fn inflate(
@@ -350,22 +352,59 @@ impl Inflater {
         self.compressed.resize(compressed_len, 0);
         read_at(file, &mut self.compressed, data_offset).map_err(|e| e.to_string())?;
         let size = usize::try_from(size).map_err(|_| "object too large")?;
-        let mut out = Vec::new();
-        out.try_reserve_exact(size)
-            .map_err(|_| format!("an object of {size} bytes does not fit in memory"))?;
-        out.resize(size, 0);
-        self.inflate.reset();
-        let (status, _, written) = self
-            .inflate
-            .once(&self.compressed, &mut out)
-            .map_err(|e| format!("corrupt compressed data: {e}"))?;
-        if status != gix::zlib::Status::StreamEnd || written != size {
-            return Err(format!(
-                "compressed data ends after {written} of {size} bytes"
-            ));
-        }
-        Ok(out)
+        inflate_exact(&mut self.inflate, &self.compressed, size)
     }
+
+    /// The header and inflated data of the entry at `at` (which ends by `limit`), with a single
+    /// read when the entry is small. Without the next entry's offset, the data's end is bounded
+    /// by zlib's worst case for its size.
+    fn read_entry(
+        &mut self,
+        file: &File,
+        at: u64,
+        limit: u64,
+        object_hash: gix::hash::Kind,
+    ) -> Result<(gix::odb::pack::data::Entry, Vec<u8>), String> {
+        let got = limit.saturating_sub(at).min(Self::SMALL_ENTRY);
+        self.compressed.clear();
+        self.compressed.resize(got as usize, 0);
+        read_at(file, &mut self.compressed, at).map_err(|e| e.to_string())?;
+        let head = &self.compressed[..self.compressed.len().min(HEADER_PROBE)];
+        let entry = gix::odb::pack::data::Entry::from_bytes(head, at, object_hash)
+            .map_err(|e| e.to_string())?;
+        let end = limit.min(entry.data_offset + deflate_bound(entry.decompressed_size));
+        if end > at + got {
+            let data = self.inflate(file, entry.data_offset, end, entry.decompressed_size)?;
+            return Ok((entry, data));
+        }
+        let size = usize::try_from(entry.decompressed_size).map_err(|_| "object too large")?;
+        let from = (entry.data_offset - at) as usize;
+        let data = inflate_exact(&mut self.inflate, &self.compressed[from..], size)?;
+        Ok((entry, data))
+    }
+}
+
+/// Inflates the zlib stream at the start of `compressed` into exactly `size` bytes, or says
+/// why it cannot (no memory for `size`, corrupt data, a stream of another length).
+pub(crate) fn inflate_exact(
+    inflate: &mut gix::zlib::Inflate,
+    compressed: &[u8],
+    size: usize,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(size)
+        .map_err(|_| format!("an object of {size} bytes does not fit in memory"))?;
+    out.resize(size, 0);
+    inflate.reset();
+    let (status, _, written) = inflate
+        .once(compressed, &mut out)
+        .map_err(|e| format!("corrupt compressed data: {e}"))?;
+    if status != gix::zlib::Status::StreamEnd || written != size {
+        return Err(format!(
+            "compressed data ends after {written} of {size} bytes"
+        ));
+    }
+    Ok(out)
 }
 
 /// The packs of an object database, open for positioned reads of single objects: lookups
@@ -373,6 +412,8 @@ impl Inflater {
 pub struct Packs {
     packs: Vec<IndexedPack>,
     object_hash: gix::hash::Kind,
+    /// The object database's directory (its loose objects sit beside the packs).
+    objects: PathBuf,
 }
 
 /// One pack with its index.
@@ -405,7 +446,16 @@ impl Packs {
                 })
             })
             .collect();
-        Self { packs, object_hash }
+        Self {
+            packs,
+            object_hash,
+            objects: objects.to_path_buf(),
+        }
+    }
+
+    /// The object database's directory.
+    pub(crate) fn objects(&self) -> &Path {
+        &self.objects
     }
 
     /// A reader for one thread.
@@ -419,9 +469,9 @@ impl Packs {
     }
 }
 
-/// The most bytes zlib can take to store `size` bytes: stored blocks of up to 64 KiB with a
-/// 5-byte header each, plus the stream's header and checksum. Reading this much from an entry's
-/// data is sure to cover it without knowing where the next entry starts.
+/// The most bytes zlib can take to store `size` bytes (its `compressBound`: about one byte in
+/// 3,277 of block headers, plus the stream's header and checksum), with room to spare. Reading
+/// this much of an entry's data is sure to cover it without knowing where the next entry starts.
 fn deflate_bound(size: u64) -> u64 {
     size + size.div_ceil(16_383) * 5 + 64
 }
@@ -462,50 +512,38 @@ impl PackCursor<'_> {
     /// object or a base, then rebuilt upwards, caching each step.
     fn object_at(&mut self, n: usize, offset: u64, depth: usize) -> Option<Decoded> {
         let pack = &self.packs.packs[n];
+        // Each delta of the chain, inflated on the way down to its base.
         let mut deltas = Vec::new();
         let mut at = offset;
         let (kind, mut data) = loop {
             if let Some(hit) = self.cache.get(&(n, at)) {
                 break hit.clone();
             }
-            let mut probe = [0u8; HEADER_PROBE];
-            let len = (pack.entries_end.checked_sub(at)? as usize).min(HEADER_PROBE);
-            read_at(&pack.file, &mut probe[..len], at).ok()?;
-            let entry =
-                gix::odb::pack::data::Entry::from_bytes(&probe[..len], at, self.packs.object_hash)
-                    .ok()?;
-            let end = pack
-                .entries_end
-                .min(entry.data_offset + deflate_bound(entry.decompressed_size));
+            let (entry, inflated) = self
+                .inflater
+                .read_entry(&pack.file, at, pack.entries_end, self.packs.object_hash)
+                .ok()?;
             match entry.header {
                 Header::OfsDelta { base_distance } => {
-                    deltas.push((at, entry.data_offset, end, entry.decompressed_size));
+                    deltas.push((at, inflated));
                     // Bases come strictly earlier, so the chain ends.
                     at = at.checked_sub(base_distance.max(1))?;
                 }
                 Header::RefDelta { base_id } => {
                     // Rare (packs written without offset deltas): the base is looked up by id,
                     // to a bounded depth so a corrupt cycle ends.
-                    deltas.push((at, entry.data_offset, end, entry.decompressed_size));
+                    deltas.push((at, inflated));
                     break self.find_within(&base_id, depth.checked_sub(1)?)?;
                 }
                 header => {
                     let kind = header.as_kind()?;
-                    let data: Rc<[u8]> = self
-                        .inflater
-                        .inflate(&pack.file, entry.data_offset, end, entry.decompressed_size)
-                        .ok()?
-                        .into();
+                    let data: Rc<[u8]> = inflated.into();
                     self.remember(n, at, kind, &data);
                     break (kind, data);
                 }
             }
         };
-        while let Some((at, data_offset, end, size)) = deltas.pop() {
-            let delta = self
-                .inflater
-                .inflate(&pack.file, data_offset, end, size)
-                .ok()?;
+        while let Some((at, delta)) = deltas.pop() {
             data = apply_delta(&data, &delta).ok()?.into();
             self.remember(n, at, kind, &data);
         }
@@ -614,6 +652,46 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(out)
+}
+
+/// Reads entry headers at ascending offsets through one large buffer: listing a pack's entries
+/// costs a read per mebibyte of pack, not a read per entry.
+struct HeaderWindow<'a> {
+    file: &'a File,
+    /// Where the trailing checksum starts: no entry reaches past it.
+    entries_end: u64,
+    /// The pack offset of `bytes[0]`.
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl HeaderWindow<'_> {
+    /// Bytes read at a time.
+    const SIZE: u64 = 1 << 20;
+
+    /// The header of the entry at `offset`, which ends before `end`.
+    fn header(
+        &mut self,
+        offset: u64,
+        end: u64,
+        object_hash: gix::hash::Kind,
+    ) -> Result<gix::odb::pack::data::Entry, String> {
+        let len = end.saturating_sub(offset).min(HEADER_PROBE as u64);
+        let held = self.start..self.start + self.bytes.len() as u64;
+        if !(held.contains(&offset) && offset + len <= held.end) {
+            let want = self.entries_end.saturating_sub(offset).min(Self::SIZE);
+            self.bytes.resize(want as usize, 0);
+            read_at(self.file, &mut self.bytes, offset).map_err(|e| e.to_string())?;
+            self.start = offset;
+        }
+        let at = (offset - self.start) as usize;
+        gix::odb::pack::data::Entry::from_bytes(
+            &self.bytes[at..at + len as usize],
+            offset,
+            object_hash,
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// Fills `buf` from `file` at `offset`.

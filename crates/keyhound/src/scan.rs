@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -536,12 +537,16 @@ fn drop_inherited(
             };
             match reader.read(&before) {
                 Ok(bytes) => {
-                    let found = SCRATCH.with(|scratch| {
-                        engine
-                            .scan(&bytes, &mut scratch.borrow_mut(), &mut ScanStats::default())
-                            .into_iter()
-                            .map(|m| (m.rule, m.secret))
-                            .collect()
+                    let mut found: HashMap<usize, HashSet<Vec<u8>>> = HashMap::new();
+                    SCRATCH.with(|scratch| {
+                        let matches = engine.scan(
+                            &bytes,
+                            &mut scratch.borrow_mut(),
+                            &mut ScanStats::default(),
+                        );
+                        for m in matches {
+                            found.entry(m.rule).or_default().insert(m.secret);
+                        }
                     });
                     images.push(PreImage { bytes, found });
                 }
@@ -560,17 +565,19 @@ fn drop_inherited(
     }));
 }
 
-/// The content a changed blob replaced, and the (rule, secret) pairs the engine finds in it.
+/// The content a changed blob replaced, and the secrets the engine finds in it, by rule.
 struct PreImage {
-    bytes: Vec<u8>,
-    found: HashSet<(usize, Vec<u8>)>,
+    bytes: Rc<[u8]>,
+    found: HashMap<usize, HashSet<Vec<u8>>>,
 }
 
 impl PreImage {
     /// Whether the pending match's secret was already here: found by the same rule (decoded
     /// ones too), or present as is.
     fn holds(&self, pending: &Pending) -> bool {
-        self.found.contains(&(pending.rule, pending.secret.clone()))
+        self.found
+            .get(&pending.rule)
+            .is_some_and(|secrets| secrets.contains(pending.secret.as_slice()))
             || (!pending.secret.is_empty()
                 && memchr::memmem::find(&self.bytes, &pending.secret).is_some())
     }
