@@ -5,6 +5,8 @@
 //! serves as SARIF `partialFingerprints`, baseline key and dedup key. Each finding lists the
 //! OWASP Non-Human Identities Top 10 (2025) risks that hold for it, each with its reason.
 
+mod codeowners;
+mod lifecycle;
 mod nhi;
 mod redact;
 
@@ -13,7 +15,9 @@ use std::collections::HashMap;
 use keyhound_rules::Rule;
 use serde::Serialize;
 
-pub use nhi::{Environment, NhiRisk, environment_of, map_nhi};
+pub use codeowners::{CODEOWNERS_LOCATIONS, CodeOwners};
+pub use lifecycle::{Lifecycle, Owner, Status};
+pub use nhi::{Environment, NhiContext, NhiRisk, environment_of, map_nhi};
 pub use redact::redact;
 
 /// The key of the fingerprint hash: fixed, so fingerprints are stable across runs and machines,
@@ -67,7 +71,7 @@ impl Snippet {
     }
 }
 
-/// The commit that introduced a secret found in git history.
+/// A commit of git history that a finding refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Commit {
     /// The commit id (hex).
@@ -78,10 +82,6 @@ pub struct Commit {
     pub date: i64,
     /// The first line of its message.
     pub summary: String,
-    /// Whether the blob holding the secret is still in HEAD's tree.
-    pub present_at_head: bool,
-    /// The refs (full names) whose tip still holds it; empty when only history does.
-    pub refs: Vec<String>,
 }
 
 /// One place a secret occurs.
@@ -104,7 +104,7 @@ pub struct Occurrence {
     /// The line around the secret.
     #[serde(skip)]
     pub snippet: Snippet,
-    /// For git history: the commit that introduced it (the path is the path in that commit).
+    /// For git history: the commit that first put the secret at this path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<Commit>,
 }
@@ -128,6 +128,10 @@ pub struct Finding {
     pub occurrences: Vec<Occurrence>,
     /// OWASP NHI Top 10 risks that hold, with reasons.
     pub nhi: Vec<NhiRisk>,
+    /// Where the secret stands: active, removed, replaced; for history, when it came and went.
+    pub lifecycle: Lifecycle,
+    /// Who owns it: CODEOWNERS of its paths, who introduced it, who last touched its line.
+    pub owner: Owner,
 }
 
 impl Finding {
@@ -163,13 +167,45 @@ impl FindingSet {
                 secret: String::from_utf8_lossy(secret).into_owned(),
                 occurrences: Vec::new(),
                 nhi: Vec::new(),
+                lifecycle: Lifecycle::default(),
+                owner: Owner::default(),
             });
         finding.occurrences.push(occurrence);
     }
 
-    /// Sorts and dedups occurrences, maps NHI risks, and returns findings ordered by their first
-    /// occurrence. `rule_of` gives the rule for a finding's rule index.
-    pub fn finish<'r>(self, rule_of: impl Fn(usize) -> &'r Rule) -> Vec<Finding> {
+    /// Sets the lifecycle and owner of the finding of `rule` and `secret`, if it was added.
+    pub fn annotate(&mut self, rule: &Rule, secret: &[u8], lifecycle: Lifecycle, owner: Owner) {
+        if let Some(finding) = self.by_fingerprint.get_mut(&fingerprint(&rule.id, secret)) {
+            finding.lifecycle = lifecycle;
+            finding.owner = owner;
+        }
+    }
+
+    /// Gives every finding that has none yet the owners `owners_of` names for its
+    /// occurrences' paths (CODEOWNERS owners, in order of first mention).
+    pub fn assign_codeowners(&mut self, owners_of: &dyn Fn(&str) -> Vec<String>) {
+        for finding in self.by_fingerprint.values_mut() {
+            if !finding.owner.codeowners.is_empty() {
+                continue;
+            }
+            for occurrence in &finding.occurrences {
+                for owner in owners_of(&occurrence.path) {
+                    if !finding.owner.codeowners.contains(&owner) {
+                        finding.owner.codeowners.push(owner);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sorts and dedups occurrences, judges each lifecycle (exposure, overdue) as of
+    /// `context.as_of`, maps NHI risks, and returns findings ordered by their first occurrence.
+    /// `rule_of` gives the rule for a finding's rule index.
+    pub fn finish<'r>(
+        self,
+        rule_of: impl Fn(usize) -> &'r Rule,
+        context: &NhiContext,
+    ) -> Vec<Finding> {
         let mut findings: Vec<Finding> = self
             .by_fingerprint
             .into_values()
@@ -180,7 +216,10 @@ impl FindingSet {
                 });
                 f.occurrences
                     .dedup_by(|a, b| a.path == b.path && a.offset == b.offset);
-                f.nhi = map_nhi(rule_of(f.rule_index), &f);
+                let rule = rule_of(f.rule_index);
+                f.lifecycle
+                    .assess(context.as_of, rule.rotation.max_age_days);
+                f.nhi = map_nhi(rule, &f, context);
                 f
             })
             .collect();

@@ -5,7 +5,26 @@ use std::collections::BTreeSet;
 use keyhound_rules::{Kind, Lifetime, Privilege, Rule};
 use serde::Serialize;
 
-use crate::Finding;
+use crate::{Finding, Status};
+
+/// What NHI mapping needs beyond the finding itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NhiContext {
+    /// "Now" for the history: the newest commit date of the scanned refs, or `--as-of`
+    /// (seconds since the epoch); `None` without history.
+    pub as_of: Option<i64>,
+    /// NHI1: an author with no commit in this many days before `as_of` has left.
+    pub offboarding_days: u32,
+}
+
+impl Default for NhiContext {
+    fn default() -> Self {
+        Self {
+            as_of: None,
+            offboarding_days: 180,
+        }
+    }
+}
 
 /// One OWASP NHI Top 10 risk that holds for a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,7 +128,7 @@ fn is_ide_config(path: &str) -> bool {
 }
 
 /// The OWASP NHI risks that hold for `finding` of `rule`, in id order.
-pub fn map_nhi(rule: &Rule, finding: &Finding) -> Vec<NhiRisk> {
+pub fn map_nhi(rule: &Rule, finding: &Finding, context: &NhiContext) -> Vec<NhiRisk> {
     let paths: BTreeSet<&str> = finding
         .occurrences
         .iter()
@@ -163,12 +182,43 @@ pub fn map_nhi(rule: &Rule, finding: &Finding) -> Vec<NhiRisk> {
         ));
     }
 
-    if rule.lifetime == Lifetime::Static {
+    let lifecycle = &finding.lifecycle;
+    if lifecycle.overdue {
+        risks.push(risk(
+            "NHI7",
+            "Long-Lived Secrets",
+            format!(
+                "exposed for {} days, beyond the {}-day rotation period",
+                lifecycle.exposure_days.unwrap_or_default(),
+                rule.rotation.max_age_days
+            ),
+        ));
+    } else if rule.lifetime == Lifetime::Static {
         risks.push(risk(
             "NHI7",
             "Long-Lived Secrets",
             "static credential with no built-in expiry".to_string(),
         ));
+    }
+
+    if lifecycle.status == Status::Active
+        && let (Some(as_of), Some(last), Some(author)) = (
+            context.as_of,
+            finding.owner.introducer_last_commit,
+            &finding.owner.introduced_by,
+        )
+    {
+        let idle_days = (as_of - last).max(0) / 86_400;
+        if idle_days > i64::from(context.offboarding_days) {
+            risks.push(risk(
+                "NHI1",
+                "Improper Offboarding",
+                format!(
+                    "still active, while {author} (who introduced it) has made no commit in \
+                     {idle_days} days"
+                ),
+            ));
+        }
     }
 
     let environments: BTreeSet<Environment> =
@@ -287,6 +337,8 @@ negative_examples = ["acme_"]
                 })
                 .collect(),
             nhi: Vec::new(),
+            lifecycle: crate::Lifecycle::default(),
+            owner: crate::Owner::default(),
         }
     }
 
@@ -298,7 +350,11 @@ negative_examples = ["acme_"]
     fn scoped_expiring_key_in_one_source_file_is_only_leakage() {
         let r = rule("api-key", "scoped", "expiring");
         assert_eq!(
-            ids(&map_nhi(&r, &finding("acme_x", &["src/app.py"]))),
+            ids(&map_nhi(
+                &r,
+                &finding("acme_x", &["src/app.py"]),
+                &NhiContext::default()
+            )),
             ["NHI2"]
         );
     }
@@ -315,7 +371,7 @@ negative_examples = ["acme_"]
             ],
         );
         assert_eq!(
-            ids(&map_nhi(&r, &f)),
+            ids(&map_nhi(&r, &f, &NhiContext::default())),
             ["NHI2", "NHI5", "NHI6", "NHI7", "NHI8", "NHI9"]
         );
     }
@@ -323,25 +379,45 @@ negative_examples = ["acme_"]
     #[test]
     fn live_key_in_test_path_breaks_isolation() {
         let r = rule("api-key", "scoped", "expiring");
-        let risks = map_nhi(&r, &finding("sk_live_abc", &["tests/payments_test.py"]));
+        let risks = map_nhi(
+            &r,
+            &finding("sk_live_abc", &["tests/payments_test.py"]),
+            &NhiContext::default(),
+        );
         assert!(ids(&risks).contains(&"NHI8"), "{risks:?}");
-        let risks = map_nhi(&r, &finding("sk_test_abc", &["tests/payments_test.py"]));
+        let risks = map_nhi(
+            &r,
+            &finding("sk_test_abc", &["tests/payments_test.py"]),
+            &NhiContext::default(),
+        );
         assert!(!ids(&risks).contains(&"NHI8"));
     }
 
     #[test]
     fn connection_strings_personal_stores_and_ide_configs() {
         let conn = rule("connection-string", "scoped", "expiring");
-        let risks = map_nhi(&conn, &finding("pw", &["home/.netrc"]));
+        let risks = map_nhi(
+            &conn,
+            &finding("pw", &["home/.netrc"]),
+            &NhiContext::default(),
+        );
         assert_eq!(ids(&risks), ["NHI2", "NHI4", "NHI10"]);
         let hook = rule("webhook", "scoped", "expiring");
         assert_eq!(
-            ids(&map_nhi(&hook, &finding("u", &["a.txt"]))),
+            ids(&map_nhi(
+                &hook,
+                &finding("u", &["a.txt"]),
+                &NhiContext::default()
+            )),
             ["NHI2", "NHI3"]
         );
         let key = rule("api-key", "scoped", "expiring");
         assert_eq!(
-            ids(&map_nhi(&key, &finding("u", &[".vscode/settings.json"]))),
+            ids(&map_nhi(
+                &key,
+                &finding("u", &[".vscode/settings.json"]),
+                &NhiContext::default()
+            )),
             ["NHI2", "NHI3"]
         );
     }
@@ -358,5 +434,45 @@ negative_examples = ["acme_"]
             Some(Environment::Test)
         );
         assert_eq!(environment_of("src/product.rs"), None);
+    }
+
+    #[test]
+    fn nhi1_holds_while_active_and_the_introducer_has_gone_quiet() {
+        let r = rule("api-key", "scoped", "expiring");
+        let day = 86_400;
+        let context = NhiContext {
+            as_of: Some(1_000 * day),
+            offboarding_days: 180,
+        };
+        let mut f = finding("acme_x", &["src/app.py"]);
+        f.owner.introduced_by = Some("Ann <ann@example.org>".into());
+        f.owner.introducer_last_commit = Some(1_000 * day - 181 * day);
+        assert!(ids(&map_nhi(&r, &f, &context)).contains(&"NHI1"));
+        // Active within the window: not offboarded.
+        f.owner.introducer_last_commit = Some(1_000 * day - 179 * day);
+        assert!(!ids(&map_nhi(&r, &f, &context)).contains(&"NHI1"));
+        // Removed: nothing left to offboard.
+        f.owner.introducer_last_commit = Some(0);
+        f.lifecycle.status = crate::Status::Removed;
+        assert!(!ids(&map_nhi(&r, &f, &context)).contains(&"NHI1"));
+        // The window is configurable.
+        f.lifecycle.status = crate::Status::Active;
+        let patient = NhiContext {
+            offboarding_days: 2_000,
+            ..context
+        };
+        assert!(!ids(&map_nhi(&r, &f, &patient)).contains(&"NHI1"));
+    }
+
+    #[test]
+    fn nhi7_names_an_overdue_exposure_even_for_expiring_credentials() {
+        let r = rule("api-key", "scoped", "expiring");
+        let mut f = finding("acme_x", &["src/app.py"]);
+        assert!(!ids(&map_nhi(&r, &f, &NhiContext::default())).contains(&"NHI7"));
+        f.lifecycle.overdue = true;
+        f.lifecycle.exposure_days = Some(45);
+        let risks = map_nhi(&r, &f, &NhiContext::default());
+        let nhi7 = risks.iter().find(|r| r.id == "NHI7").expect("NHI7");
+        assert!(nhi7.reason.contains("45 days"), "{}", nhi7.reason);
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Display;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use keyhound_findings::{Finding, Occurrence, redact};
+use keyhound_findings::{Finding, Occurrence, Status, redact};
 use keyhound_rules::Severity;
 
 use crate::Report;
@@ -95,6 +95,7 @@ fn write_finding(
             shown_secret(&finding.secret, p, "               ")
         )?;
     }
+    write_lifecycle(finding, out, p)?;
     writeln!(
         out,
         "  {}  {}",
@@ -141,16 +142,10 @@ fn write_occurrence(
     };
     writeln!(out, "  {}{decoded}", p.paint(LOCATION, location))?;
     if let Some(commit) = &occurrence.commit {
-        let short = commit.id.get(..12).unwrap_or(&commit.id);
-        let head = match (commit.present_at_head, commit.refs.len()) {
-            (true, _) => "still at HEAD".to_string(),
-            (false, 0) => "in no ref's tip: history only".to_string(),
-            (false, 1) => format!("not at HEAD, still in {}", escape_controls(&commit.refs[0])),
-            (false, n) => format!("not at HEAD, still in {n} refs"),
-        };
         writeln!(
             out,
-            "    introduced in {short} by {} ({}): {}; {head}",
+            "    added here in {} by {} ({}): {}",
+            short_id(&commit.id),
             escape_controls(&commit.author),
             crate::text::utc_date(commit.date),
             escape_controls(&commit.summary),
@@ -169,6 +164,80 @@ fn write_occurrence(
         escape_controls(snippet.before.trim_start()),
         escape_controls(snippet.after.trim_end()),
     )?;
+    Ok(())
+}
+
+/// The first 12 digits of a commit id.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// The status, age and owner lines of a finding.
+fn write_lifecycle(finding: &Finding, out: &mut dyn Write, p: Painter) -> io::Result<()> {
+    let life = &finding.lifecycle;
+    let mut status = life.status.as_str().to_string();
+    match life.status {
+        Status::Active if life.present_at_head && life.first_seen.is_some() => {
+            status.push_str(", still at HEAD");
+        }
+        Status::Active if !life.refs.is_empty() => {
+            status.push_str(&format!(
+                ", not at HEAD but in {}",
+                escape_controls(&life.refs.join(", "))
+            ));
+        }
+        Status::Removed | Status::Replaced => {
+            if let Some(removed) = &life.removed_in {
+                status.push_str(&format!(
+                    " in {} ({})",
+                    short_id(&removed.id),
+                    crate::text::utc_date(removed.date)
+                ));
+            }
+        }
+        _ => {}
+    }
+    if let Some(days) = life.exposure_days {
+        status.push_str(&format!(
+            "; exposed {}",
+            count(days.max(0) as u64, "day", "days")
+        ));
+        if let Some(first) = &life.first_seen {
+            status.push_str(&format!(" since {}", crate::text::utc_date(first.date)));
+        }
+        if life.overdue {
+            status.push_str(", overdue for rotation");
+        }
+    }
+    let style = match life.status {
+        Status::Active | Status::Unreachable => severity_style(Severity::High),
+        Status::Removed | Status::Replaced => DIM,
+    };
+    writeln!(
+        out,
+        "  {}       {}",
+        p.paint(DIM, "status"),
+        p.paint(style, status)
+    )?;
+    let owner = &finding.owner;
+    let mut parts = Vec::new();
+    if !owner.codeowners.is_empty() {
+        parts.push(escape_controls(&owner.codeowners.join(" ")));
+    }
+    if let Some(by) = &owner.introduced_by {
+        parts.push(format!("introduced by {}", escape_controls(by)));
+    }
+    if let Some(by) = &owner.last_touched_by {
+        parts.push(format!("line last touched by {}", escape_controls(by)));
+    }
+    if !parts.is_empty() {
+        writeln!(
+            out,
+            "  {}        {}",
+            p.paint(DIM, "owner"),
+            parts.join("; ")
+        )?;
+    }
     Ok(())
 }
 
@@ -226,5 +295,46 @@ fn write_summary(report: &Report<'_>, out: &mut dyn Write, p: Painter) -> io::Re
             p.paint(severity_style(Severity::High), errors)
         ));
     }
-    writeln!(out, "{line}")
+    writeln!(out, "{line}")?;
+    write_counts(report, out, p)
+}
+
+/// Counts of findings by NHI risk and by owner, when there are findings.
+fn write_counts(report: &Report<'_>, out: &mut dyn Write, p: Painter) -> io::Result<()> {
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    let mut by_risk: std::collections::BTreeMap<(u8, &str, &str), u64> = Default::default();
+    let mut by_owner: std::collections::BTreeMap<&str, u64> = Default::default();
+    for finding in report.findings {
+        for risk in &finding.nhi {
+            let number = risk.id[3..].parse::<u8>().unwrap_or(u8::MAX);
+            *by_risk.entry((number, risk.id, risk.name)).or_default() += 1;
+        }
+        *by_owner
+            .entry(finding.owner.primary().unwrap_or("(no owner)"))
+            .or_default() += 1;
+    }
+    let risks: Vec<String> = by_risk
+        .iter()
+        .map(|(&(_, id, name), n)| format!("{} {name} {n}", p.paint(BOLD, id)))
+        .collect();
+    writeln!(
+        out,
+        "{}  {}",
+        p.paint(DIM, "by NHI risk"),
+        risks.join(" · ")
+    )?;
+    let mut owners: Vec<(&str, u64)> = by_owner.into_iter().collect();
+    owners.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let owners: Vec<String> = owners
+        .iter()
+        .map(|(owner, n)| format!("{} {n}", escape_controls(owner)))
+        .collect();
+    writeln!(
+        out,
+        "{}     {}",
+        p.paint(DIM, "by owner"),
+        owners.join(" · ")
+    )
 }

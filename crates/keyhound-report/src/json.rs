@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use keyhound_findings::{Commit, Finding, NhiRisk, Occurrence};
+use keyhound_findings::{Commit, Finding, Lifecycle, NhiRisk, Occurrence, Owner};
 use keyhound_rules::{Confidence, Kind, Rotation, Severity};
 use serde::Serialize;
 
@@ -55,6 +55,8 @@ struct JsonFinding<'a> {
     occurrences: Vec<JsonOccurrence<'a>>,
     nhi: &'a [NhiRisk],
     rotation: &'a Rotation,
+    lifecycle: &'a Lifecycle,
+    owner: &'a Owner,
 }
 
 #[derive(Serialize)]
@@ -104,6 +106,8 @@ fn finding<'a>(report: &'a Report<'_>, f: &'a Finding) -> JsonFinding<'a> {
         occurrences: f.occurrences.iter().map(JsonOccurrence::from).collect(),
         nhi: &f.nhi,
         rotation: &rule.rotation,
+        lifecycle: &f.lifecycle,
+        owner: &f.owner,
     }
 }
 

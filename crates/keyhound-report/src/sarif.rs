@@ -323,12 +323,20 @@ fn result(
         ),
     ]);
     if let Some(commit) = &occurrence.commit {
-        // History scans: the commit that introduced the secret, for triage in code scanning.
+        // History scans: the commit that put the secret at this path, for triage.
         bag.insert(
             "commit".to_string(),
             serde_json::to_value(commit).map_err(ReportError::Serialize)?,
         );
     }
+    bag.insert(
+        "lifecycle".to_string(),
+        serde_json::to_value(&finding.lifecycle).map_err(ReportError::Serialize)?,
+    );
+    bag.insert(
+        "owner".to_string(),
+        serde_json::to_value(&finding.owner).map_err(ReportError::Serialize)?,
+    );
     let properties = PropertyBag::builder().additional_properties(bag).build();
     Ok(Result::builder()
         .rule_id(rule.id.as_str())

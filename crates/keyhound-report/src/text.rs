@@ -246,11 +246,14 @@ negative_examples = ["acme_"]
                                     commit: None,
                                 }],
                                 nhi: Vec::new(),
+                                lifecycle: Default::default(),
+                                owner: Default::default(),
                             };
-                            let expected: Vec<(&str, &str)> = map_nhi(&r, &finding)
-                                .iter()
-                                .map(|n| (n.id, n.name))
-                                .collect();
+                            let expected: Vec<(&str, &str)> =
+                                map_nhi(&r, &finding, &Default::default())
+                                    .iter()
+                                    .map(|n| (n.id, n.name))
+                                    .collect();
                             assert_eq!(
                                 rule_nhi(&r),
                                 expected,

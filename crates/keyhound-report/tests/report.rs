@@ -219,6 +219,8 @@ fn json_has_the_documented_shape() {
         "occurrences",
         "nhi",
         "rotation",
+        "lifecycle",
+        "owner",
     ];
     let mut actual = keys(token);
     expected.sort_unstable();
@@ -256,6 +258,25 @@ fn json_has_the_documented_shape() {
         ]
     );
     assert_eq!(keys(&token["nhi"][0]), ["id", "name", "reason"]);
+    // A working-tree finding: active, no history to date it.
+    let mut lifecycle_keys = keys(&token["lifecycle"]);
+    lifecycle_keys.sort_unstable();
+    assert_eq!(
+        lifecycle_keys,
+        [
+            "exposure_days",
+            "first_seen",
+            "last_seen",
+            "overdue",
+            "present_at_head",
+            "refs",
+            "removed_in",
+            "status"
+        ]
+    );
+    assert_eq!(token["lifecycle"]["status"], "active");
+    assert_eq!(token["lifecycle"]["exposure_days"], Value::Null);
+    assert_eq!(keys(&token["owner"]), ["codeowners"]);
 }
 
 #[test]
@@ -477,7 +498,7 @@ fn scanned_text_cannot_drive_the_terminal() {
         token.as_bytes(),
         occurrence("evil\x1b[31m.env", &text, &token, false),
     );
-    let findings = set.finish(|i| &rules[i]);
+    let findings = set.finish(|i| &rules[i], &keyhound_findings::NhiContext::default());
     for show in [false, true] {
         let out = render_findings(
             &rules,
@@ -513,7 +534,7 @@ fn multi_line_secrets_stay_redacted_and_indented_when_shown() {
         key.as_bytes(),
         occurrence("keys/test.pem", &text, &key, false),
     );
-    let findings = set.finish(|i| &rules[i]);
+    let findings = set.finish(|i| &rules[i], &keyhound_findings::NhiContext::default());
     let summary = ScanSummary::default();
     let hidden = render_findings(&rules, &findings, &summary, Format::Human, false, false);
     assert!(hidden.contains("key = -----BEGIN TEST …\n"), "{hidden}");

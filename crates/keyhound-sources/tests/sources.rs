@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use keyhound_sources::git::GitRepository;
+use keyhound_sources::git::{GitRepository, ObjectId};
 use keyhound_sources::pack::Packs;
 use keyhound_sources::{Content, FileEvent, SkipReason, SourceError, WalkOptions, open_file, walk};
 
@@ -328,10 +328,10 @@ type Visited = std::collections::BTreeMap<String, (Vec<u8>, usize)>;
 fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
     let opened = GitRepository::open(repo).unwrap();
     let seen = Mutex::new(std::collections::BTreeMap::new());
-    let pass = opened.for_each_blob_in_odb(2, None, &|blob, data| {
+    let pass = opened.for_each_blob_in_odb(None, &|id, data| {
         let mut seen = seen.lock().unwrap();
         let entry = seen
-            .entry(blob.id.to_string())
+            .entry(id.to_string())
             .or_insert_with(|| (data.to_vec(), 0));
         entry.1 += 1;
     });
@@ -539,11 +539,8 @@ fn blobs_over_the_size_limit_are_counted_not_read_loose_or_packed() {
         }
         let opened = GitRepository::open(repo).unwrap();
         let visited = Mutex::new(Vec::new());
-        let pass = opened.for_each_blob_in_odb(2, Some(1 << 20), &|blob, data| {
-            visited
-                .lock()
-                .unwrap()
-                .push((blob.id.to_string(), data.len()));
+        let pass = opened.for_each_blob_in_odb(Some(1 << 20), &|id, data| {
+            visited.lock().unwrap().push((id.to_string(), data.len()));
         });
         let visited = visited.into_inner().unwrap();
         assert!(pass.errors.is_empty(), "{layout}: {:?}", pass.errors);
@@ -567,5 +564,192 @@ fn blobs_over_the_size_limit_are_counted_not_read_loose_or_packed() {
             pass.present
                 .contains(&gix::ObjectId::from_hex(big_id.as_bytes()).unwrap())
         );
+    }
+}
+
+/// A pseudo-random number generator for reproducible test histories.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// The lifecycle walk's answers agree with git's own listing of every commit's tree, on a
+/// random history of nested directories where secrets are added, copied, edited around,
+/// moved and removed, packed (so trees are deltas) and loose.
+#[test]
+fn lifecycle_trace_agrees_with_git_on_a_random_history() {
+    use keyhound_sources::git::TraceRequest;
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+    for packed in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        let paths = [
+            "a.env",
+            "src/app/config.yml",
+            "src/app/keys.txt",
+            "src/lib/x.rs",
+            "deploy/prod/.env",
+            "deploy/staging/.env",
+            "docs/notes.md",
+            "src/app/deep/er/still.txt",
+        ];
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut files: BTreeMap<&str, String> = BTreeMap::new();
+        for n in 0..70u64 {
+            let path = paths[rng.below(paths.len() as u64) as usize];
+            match rng.below(4) {
+                0 => {
+                    files.remove(path);
+                    let _ = std::fs::remove_file(repo.join(path));
+                }
+                _ => {
+                    // Secrets come from a small set, so they recur across paths and versions.
+                    let secret = rng.below(6);
+                    let body = format!("line {n}\nSECRET-{secret}\nfiller {}\n", rng.below(3));
+                    write(repo, path, body.as_bytes());
+                    files.insert(path, body);
+                }
+            }
+            // Always a change: a counter file outside the traced paths.
+            write(repo, "counter.txt", format!("{n}\n").as_bytes());
+            let date = format!("{} +0000", 1_700_000_000 + n * 3_600);
+            let output = std::process::Command::new("git")
+                .current_dir(repo)
+                .args([
+                    "-c",
+                    "user.name=Dana",
+                    "-c",
+                    "user.email=dana@ledger.invalid",
+                ])
+                .args(["add", "-A"])
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            let output = std::process::Command::new("git")
+                .current_dir(repo)
+                .args([
+                    "-c",
+                    "user.name=Dana",
+                    "-c",
+                    "user.email=dana@ledger.invalid",
+                ])
+                .args(["commit", "-q", "-m", &format!("change {n}")])
+                .env("GIT_COMMITTER_DATE", &date)
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+        }
+        if packed {
+            git(repo, &["repack", "-adfq", "--depth=50", "--window=50"]);
+        }
+
+        // What git says: each commit's (path, blob) pairs, oldest first (linear history).
+        let commits: Vec<String> = git(repo, &["rev-list", "--reverse", "HEAD"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut secret_of_blob: HashMap<String, u32> = HashMap::new();
+        let mut held: Vec<BTreeSet<(String, String)>> = Vec::new();
+        for commit in &commits {
+            let mut pairs = BTreeSet::new();
+            for line in git(repo, &["ls-tree", "-r", commit]).lines() {
+                let (meta, path) = line.split_once('\t').unwrap();
+                let blob = meta.split(' ').nth(2).unwrap().to_string();
+                let content = git(repo, &["cat-file", "blob", &blob]);
+                if let Some(at) = content.find("SECRET-") {
+                    let key: u32 = content[at + 7..at + 8].parse().unwrap();
+                    secret_of_blob.insert(blob.clone(), key);
+                    pairs.insert((path.to_string(), blob));
+                }
+            }
+            held.push(pairs);
+        }
+        let mut blobs: HashMap<ObjectId, Vec<u32>> = HashMap::new();
+        for (blob, &key) in &secret_of_blob {
+            blobs.insert(ObjectId::from_hex(blob.as_bytes()).unwrap(), vec![key]);
+        }
+        let rule_of_secret = vec![0u32; 6];
+        let opened = GitRepository::open(repo).unwrap();
+        let trace = opened
+            .trace(&TraceRequest {
+                blobs: &blobs,
+                rule_of_secret: &rule_of_secret,
+                branch: None,
+                since: None,
+                present: None,
+            })
+            .unwrap();
+        assert!(trace.errors.is_empty(), "{:?}", trace.errors);
+        assert_eq!(trace.commits_walked, commits.len());
+
+        for key in 0..6u32 {
+            let holds = |c: usize| {
+                held[c]
+                    .iter()
+                    .any(|(_, blob)| secret_of_blob.get(blob) == Some(&key))
+            };
+            let holders: Vec<usize> = (0..commits.len()).filter(|&c| holds(c)).collect();
+            let traced = &trace.secrets[key as usize];
+            let id_of = |index: Option<usize>| index.map(|i| trace.commits[i].id.to_string());
+            if holders.is_empty() {
+                assert_eq!(traced.first_seen, None, "secret {key}");
+                continue;
+            }
+            assert_eq!(
+                id_of(traced.first_seen),
+                Some(commits[holders[0]].clone()),
+                "first seen of {key} ({})",
+                if packed { "packed" } else { "loose" }
+            );
+            assert_eq!(
+                id_of(traced.last_seen),
+                Some(commits[*holders.last().unwrap()].clone()),
+                "last seen of {key}"
+            );
+            let at_head = holds(commits.len() - 1);
+            assert_eq!(traced.present_at_head, at_head, "secret {key} at HEAD");
+            let expected_removal = if at_head {
+                None
+            } else {
+                Some(commits[holders.last().unwrap() + 1].clone())
+            };
+            assert_eq!(
+                id_of(traced.removed_in),
+                expected_removal,
+                "removal of {key}"
+            );
+            // Every path, with the first commit that held the secret there.
+            let mut expected: BTreeMap<String, (String, String)> = BTreeMap::new();
+            for (c, pairs) in held.iter().enumerate() {
+                for (path, blob) in pairs {
+                    if secret_of_blob.get(blob) == Some(&key) {
+                        expected
+                            .entry(path.clone())
+                            .or_insert((commits[c].clone(), blob.clone()));
+                    }
+                }
+            }
+            let actual: BTreeMap<String, (String, String)> = traced
+                .paths
+                .iter()
+                .map(|p| {
+                    (
+                        p.path.clone(),
+                        (trace.commits[p.commit].id.to_string(), p.blob.to_string()),
+                    )
+                })
+                .collect();
+            assert_eq!(actual, expected, "paths of secret {key}");
+        }
     }
 }

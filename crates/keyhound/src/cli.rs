@@ -134,6 +134,14 @@ pub struct ScanArgs {
     /// In a git repository, walk only the history reachable from this ref (default: every ref).
     #[arg(long, value_name = "REF")]
     pub branch: Option<String>,
+    /// History scans: judge exposure and offboarding as of this date (YYYY-MM-DD) instead of
+    /// the newest commit of the scanned refs
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<i64>,
+    /// NHI1: an author with no commit in this many days before the newest commit has left
+    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    pub offboarding_days: u32,
+
     /// Do not decode and rescan base64 runs.
     #[arg(long)]
     pub no_decode: bool,
@@ -165,6 +173,29 @@ pub enum RulesCommand {
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+}
+
+/// Parses `YYYY-MM-DD` as the end of that day, UTC, in seconds since the Unix epoch.
+pub fn parse_date(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a date (use YYYY-MM-DD)");
+    let mut parts = text.trim().splitn(3, '-');
+    let mut next = |range: std::ops::RangeInclusive<i64>| {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|v| range.contains(v))
+            .ok_or_else(bad)
+    };
+    let (year, month, day) = (next(1970..=9999)?, next(1..=12)?, next(1..=31)?);
+    // Days from civil date, after Howard Hinnant's `days_from_civil`.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + 86_399)
 }
 
 /// Parses `123`, `512K`, `64M`, `2G` (powers of 1024).
@@ -201,6 +232,14 @@ mod tests {
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn dates_parse_as_the_end_of_the_day_utc() {
+        assert_eq!(parse_date("1970-01-01"), Ok(86_399));
+        assert_eq!(parse_date("2000-03-01"), Ok(951_868_800 + 86_399));
+        assert!(parse_date("2026-13-01").is_err());
+        assert!(parse_date("yesterday").is_err());
     }
 
     #[test]

@@ -259,7 +259,7 @@ pub fn fixture() -> Fixture {
         occurrence("tests/fixtures/app.ini", &ini, &password, false),
     );
 
-    let findings = set.finish(|i| &rules[i]);
+    let findings = set.finish(|i| &rules[i], &keyhound_findings::NhiContext::default());
     Fixture {
         rules,
         findings,

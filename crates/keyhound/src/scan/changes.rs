@@ -1,0 +1,91 @@
+//! `--staged` and `--since-commit`: scan the blobs a change brings, and keep only the secrets
+//! it brings (not those a touched file already held).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use keyhound_sources::git::{ChangedBlob, GitRepository, ObjectId};
+
+use super::sink::{Matches, Pending, Scanner};
+
+/// Scans `blobs` of `repo` (on the current rayon pool), each under its path, and returns the
+/// matches whose secrets the blobs they replaced did not already hold.
+pub(crate) fn scan_changes(
+    scanner: &Scanner<'_>,
+    repo: &GitRepository,
+    blobs: &[ChangedBlob],
+    max_file_size: Option<u64>,
+) -> Vec<Pending> {
+    let matches = Matches::default();
+    let errors = repo.for_each_blob(blobs, &|blob, bytes| {
+        if max_file_size.is_some_and(|l| bytes.len() as u64 > l) {
+            scanner.sink.skipped(1);
+        } else {
+            scanner.bytes(&blob.path, Some(blob.id), bytes, &matches);
+        }
+    });
+    for error in errors {
+        scanner.sink.error(error.to_string());
+    }
+    drop_inherited(scanner, repo, blobs, matches.into_vec())
+}
+
+/// Drops the matches whose secret a blob's pre-image already held. Only pre-images of blobs
+/// with matches are read.
+fn drop_inherited(
+    scanner: &Scanner<'_>,
+    repo: &GitRepository,
+    blobs: &[ChangedBlob],
+    matches: Vec<Pending>,
+) -> Vec<Pending> {
+    let with_matches: HashSet<ObjectId> = matches.iter().filter_map(|p| p.blob).collect();
+    let mut reader = repo.reader();
+    let mut held: HashMap<ObjectId, Vec<PreImage>> = HashMap::new();
+    for blob in blobs {
+        if blob.replaced.is_empty() || !with_matches.contains(&blob.id) {
+            continue;
+        }
+        let mut images = Vec::new();
+        for &id in &blob.replaced {
+            match reader.read(id, &blob.path) {
+                Ok(bytes) => {
+                    let mut found: HashMap<usize, HashSet<Vec<u8>>> = HashMap::new();
+                    for (rule, secret) in scanner.secrets(&bytes) {
+                        found.entry(rule).or_default().insert(secret);
+                    }
+                    images.push(PreImage { bytes, found });
+                }
+                Err(e) => scanner.sink.error(e.to_string()),
+            }
+        }
+        held.insert(blob.id, images);
+    }
+    matches
+        .into_iter()
+        .filter(|pending| {
+            let images = pending.blob.and_then(|b| held.get(&b));
+            !images
+                .into_iter()
+                .flatten()
+                .any(|image| image.holds(pending))
+        })
+        .collect()
+}
+
+/// The content a changed blob replaced, and the secrets the engine finds in it, by rule.
+struct PreImage {
+    bytes: Rc<[u8]>,
+    found: HashMap<usize, HashSet<Vec<u8>>>,
+}
+
+impl PreImage {
+    /// Whether the pending match's secret was already here: found by the same rule (decoded
+    /// ones too), or present as is.
+    fn holds(&self, pending: &Pending) -> bool {
+        self.found
+            .get(&pending.rule)
+            .is_some_and(|secrets| secrets.contains(pending.secret.as_slice()))
+            || (!pending.secret.is_empty()
+                && memchr::memmem::find(&self.bytes, &pending.secret).is_some())
+    }
+}

@@ -1,0 +1,263 @@
+//! `keyhound scan`: orchestration. Each phase hands its result to the next as a value:
+//! inputs are scanned into matches (`sink`), history matches get their paths, commits and
+//! lifecycle (`history`), change sets keep only what they bring (`changes`), and the findings
+//! are assembled and written here.
+
+mod changes;
+mod history;
+mod progress;
+mod sink;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use keyhound_engine::{Engine, EngineOptions};
+use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, FindingSet, NhiContext};
+use keyhound_report::{Format, Report, ScanSummary};
+use keyhound_sources::git::GitRepository;
+use keyhound_sources::{Excludes, FileEvent, WalkOptions};
+
+use crate::cli::{ColorChoice, FormatArg, ScanArgs};
+use crate::rules_cmd::load_rules;
+use progress::Progress;
+use sink::{Matches, Pending, Scanner, Sink};
+
+/// Runs `keyhound scan`.
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let rules = load_rules(&args.rules)?;
+    let engine = Engine::new(
+        &rules,
+        EngineOptions {
+            decode_base64: !args.no_decode,
+            ..EngineOptions::default()
+        },
+    )?;
+    let excludes = Excludes::new(&args.excludes)?;
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let sink = Sink::new(Progress::new(
+        !args.quiet && std::io::stderr().is_terminal(),
+    ));
+    let scanner = Scanner {
+        engine: &engine,
+        sink: &sink,
+        include_binary: args.include_binary,
+    };
+
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let (stdin, roots): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.into_iter().partition(|p| p.as_os_str() == "-");
+    let mut matches: Vec<Pending> = Vec::new();
+    let mut annotations = Vec::new();
+    let mut newest_date: Option<i64> = None;
+    if !stdin.is_empty() {
+        // Stdin is always streamed: it may be huge or endless.
+        let found = Matches::default();
+        scanner.content("-", keyhound_sources::read_stdin(), &found);
+        matches.extend(found.into_vec());
+    }
+    let limit = (args.max_file_size > 0).then_some(args.max_file_size);
+    let mut tree_roots = Vec::new();
+    if args.staged {
+        for root in &roots {
+            let repo = GitRepository::discover(root)?;
+            let mut staged = repo.staged()?;
+            staged.retain(|blob| !excludes.matches_relative(&blob.path));
+            matches.extend(pool.install(|| changes::scan_changes(&scanner, &repo, &staged, limit)));
+        }
+    } else if args.no_history {
+        tree_roots = roots;
+    } else {
+        for root in roots {
+            match GitRepository::open(&root) {
+                Some(repo) => {
+                    let scan = pool.install(|| {
+                        history::scan_history(&scanner, &root, &repo, args, &excludes)
+                    })?;
+                    matches.extend(scan.matches);
+                    annotations.extend(scan.annotations);
+                    newest_date = newest_date.max(scan.newest_date);
+                }
+                None if args.since_commit.is_some() => {
+                    anyhow::bail!(
+                        "{}: --since-commit needs the root of a git repository",
+                        root.display()
+                    )
+                }
+                None => tree_roots.push(root),
+            }
+        }
+    }
+    if !tree_roots.is_empty() {
+        let options = WalkOptions {
+            excludes: args.excludes.clone(),
+            max_file_size: limit,
+            follow_symlinks: args.follow_symlinks,
+            respect_gitignore: args.gitignore,
+            threads,
+        };
+        let found = Matches::default();
+        keyhound_sources::walk(&tree_roots, &options, |event| match event {
+            FileEvent::File(input) => match keyhound_sources::open_file(&input) {
+                Ok(content) => scanner.content(&input.display_path, content, &found),
+                Err(e) => sink.error(e.to_string()),
+            },
+            FileEvent::Skipped { .. } => sink.skipped(1),
+            FileEvent::Error(e) => sink.error(e.to_string()),
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        matches.extend(found.into_vec());
+    }
+    sink.progress.finish();
+
+    let mut set = FindingSet::new();
+    for pending in matches {
+        set.add(
+            pending.rule,
+            engine.rule(pending.rule),
+            &pending.secret,
+            pending.occurrence,
+        );
+    }
+    for annotation in annotations {
+        set.annotate(
+            engine.rule(annotation.rule),
+            &annotation.secret,
+            annotation.lifecycle,
+            annotation.owner,
+        );
+    }
+    for root in &tree_roots {
+        if let Some(owners) = working_tree_codeowners(root) {
+            let prefix = working_tree_prefix(root);
+            set.assign_codeowners(&|path: &str| match &prefix {
+                Some(prefix) => path
+                    .strip_prefix(prefix.as_str())
+                    .map(|relative| owners.owners_of(relative))
+                    .unwrap_or_default(),
+                None => owners.owners_of(path),
+            });
+        }
+    }
+    let context = NhiContext {
+        as_of: args.as_of.or(newest_date),
+        offboarding_days: args.offboarding_days,
+    };
+    let findings = set.finish(|i| engine.rule(i), &context);
+    let tally = sink.into_tally();
+    let summary = ScanSummary {
+        files_scanned: tally.files_scanned,
+        bytes_scanned: tally.stats.bytes,
+        files_skipped: tally.files_skipped,
+        errors: tally.errors.clone(),
+        duration: start.elapsed(),
+    };
+    let rule_of = |i: usize| engine.rule(i);
+    let report = Report {
+        findings: &findings,
+        rule: &rule_of,
+        summary: &summary,
+        show_secrets: args.show_secrets,
+        tool_version: env!("CARGO_PKG_VERSION"),
+    };
+    let format = match args.format {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    write_report(format, &report, args.output.as_deref(), args.color)?;
+    if args.staged && !findings.is_empty() {
+        eprintln!(
+            "keyhound: commit blocked: {} secret(s) in staged files (listed above).\n\
+             Remove them from the files (and rotate any that were real), then `git add` again.\n\
+             A false positive: add the comment `keyhound:allow` on its line, then `git add` again.",
+            findings.len()
+        );
+    }
+
+    Ok(if !findings.is_empty() {
+        ExitCode::from(1)
+    } else if !tally.errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The CODEOWNERS file of a scanned directory (or of the repository holding it).
+fn working_tree_codeowners(root: &Path) -> Option<CodeOwners> {
+    let base = if root.is_dir() { root } else { root.parent()? };
+    CODEOWNERS_LOCATIONS.iter().find_map(|location| {
+        let text = std::fs::read_to_string(base.join(location)).ok()?;
+        Some(CodeOwners::parse(&text))
+    })
+}
+
+/// What the walker puts before the paths under `root`: `root/`, or nothing for `.`.
+fn working_tree_prefix(root: &Path) -> Option<String> {
+    let shown = root.display().to_string();
+    let shown = shown.trim_start_matches("./").trim_end_matches('/');
+    (!shown.is_empty() && shown != "." && root.is_dir()).then(|| format!("{shown}/"))
+}
+
+fn write_report(
+    format: Format,
+    report: &Report,
+    output: Option<&Path>,
+    color: ColorChoice,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot create report file", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            keyhound_report::write(format, report, &mut out, color == ColorChoice::Always)
+                .with_context(|| format!("{}: cannot write report", path.display()))?;
+            out.flush()
+                .with_context(|| format!("{}: cannot write report", path.display()))
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let use_color = match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    stdout.is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let written = keyhound_report::write(format, report, &mut out, use_color)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| out.flush().map_err(anyhow::Error::from));
+            match written {
+                Err(e) if is_broken_pipe(&e) => Ok(()),
+                other => other.context("cannot write report to stdout"),
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
