@@ -239,6 +239,32 @@ fn a_secret_inside_a_larger_secret_is_reported_once_by_the_enclosing_rule() {
     let (matches, _) = scan(&engine, &text);
     let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, ["azure.storage.connection-string"]);
+    // A connection string reports its key, not the whole string.
+    assert_eq!(matches[0].1.secret, format!("{key}==").into_bytes());
+    // A Google Chat webhook URL holds a Google API key: one finding, the whole URL.
+    let api_key = format!(
+        "AIza{}",
+        random_string(
+            13,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            35
+        )
+    );
+    let url = format!(
+        "https://chat.googleapis.com/v1/spaces/AAAAqL0wXk3/messages?key={api_key}&token={}%3D",
+        random_string(
+            14,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            43
+        )
+    );
+    let (matches, _) = scan(&engine, &format!("CHAT_WEBHOOK={url}\n"));
+    let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["google-chat.webhook"]);
+    assert_eq!(matches[0].1.secret, url.into_bytes());
+    let (alone, _) = scan(&engine, &format!("GOOGLE_API_KEY={api_key}\n"));
+    let ids: Vec<&str> = alone.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["gcp.api-key"]);
     // Alone, the key is still found by its own rule.
     let (alone, _) = scan(&engine, &format!("AccountKey={key}==\n"));
     let ids: Vec<&str> = alone.iter().map(|(id, _)| id.as_str()).collect();
