@@ -75,6 +75,8 @@ def main():
     parser.add_argument("--gitleaks", default=shutil.which("gitleaks"))
     parser.add_argument("--kingfisher", default=shutil.which("kingfisher"))
     args = parser.parse_args()
+    # The scanners run in the corpus directory: a relative path must not depend on it.
+    args.keyhound = os.path.abspath(args.keyhound)
     if not os.path.exists(args.keyhound):
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "keyhound"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as scratch:
@@ -87,7 +89,8 @@ def main():
         if args.kingfisher:
             runs.append(("kingfisher", lambda: run_kingfisher(args.kingfisher, files, scratch)))
         planted_files = len([f for f in os.listdir(files) if f != "clean"])
-        print(f"{len(expected)} planted secrets in {planted_files} files, plus testdata/clean")
+        kinds = len({e["rule"] for e in expected})
+        print(f"{len(expected)} planted secrets of {kinds} kinds in {planted_files} files, plus testdata/clean")
         print(f"{'scanner':<12} {'precision':>9} {'recall':>7}  false alarms / missed")
         for name, run in runs:
             precision, recall, false, missed = score(run(), expected)

@@ -15,7 +15,95 @@ pub fn passes(validator: Validator, secret: &[u8]) -> bool {
         Validator::HasDigitOrSymbol => secret
             .iter()
             .any(|b| b.is_ascii_digit() || b"!#%&*+=?@^~$".contains(b)),
+        Validator::Bech32 => bech32(secret),
     }
+}
+
+/// The Bech32 data alphabet (BIP-173), in value order.
+const BECH32: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// The BIP-173 checksum state after `values`.
+fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk: u32 = 1;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+/// Whether `secret` is a Bech32 string (BIP-173: human-readable part, `1`, data of at least six
+/// characters ending in the checksum) in one case, with a valid checksum. No length limit:
+/// age identities are longer than BIP-173's 90 characters.
+pub fn bech32(secret: &[u8]) -> bool {
+    let has_upper = secret.iter().any(u8::is_ascii_uppercase);
+    let has_lower = secret.iter().any(u8::is_ascii_lowercase);
+    if has_upper && has_lower {
+        return false;
+    }
+    let Some(sep) = secret.iter().rposition(|&b| b == b'1') else {
+        return false;
+    };
+    let (hrp, data) = (&secret[..sep], &secret[sep + 1..]);
+    if hrp.is_empty() || data.len() < 6 || !hrp.iter().all(|b| (33..=126).contains(b)) {
+        return false;
+    }
+    let mut values = Vec::with_capacity(data.len());
+    for &b in data {
+        let Some(v) = BECH32.iter().position(|&c| c == b.to_ascii_lowercase()) else {
+            return false;
+        };
+        values.push(v as u8);
+    }
+    let hrp = hrp.iter().map(u8::to_ascii_lowercase);
+    let expanded = hrp
+        .clone()
+        .map(|b| b >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.map(|b| b & 31));
+    bech32_polymod(expanded.chain(values)) == 1
+}
+
+/// Encodes `data` (bytes, regrouped into 5-bit values) as a lowercase Bech32 string with human
+/// readable part `hrp`: the inverse of [`bech32`], for fake test values.
+pub fn bech32_encode(hrp: &str, data: &[u8]) -> String {
+    let mut values = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in data {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            values.push(((acc >> bits) & 31) as u8);
+        }
+    }
+    if bits > 0 {
+        values.push(((acc << (5 - bits)) & 31) as u8);
+    }
+    let hrp_bytes = hrp.bytes().map(|b| b.to_ascii_lowercase());
+    let expanded = hrp_bytes
+        .clone()
+        .map(|b| b >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp_bytes.map(|b| b & 31));
+    let pm = bech32_polymod(expanded.chain(values.iter().copied()).chain([0; 6])) ^ 1;
+    let mut out = hrp.to_ascii_lowercase();
+    out.push('1');
+    out.extend(values.iter().map(|&v| BECH32[v as usize] as char));
+    out.extend((0..6).map(|i| BECH32[((pm >> (5 * (5 - i))) & 31) as usize] as char));
+    out
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -257,6 +345,25 @@ mod tests {
         let last = bad_digit.len() - 1;
         bad_digit[last] = b'-';
         assert!(!crc32_base62(&bad_digit));
+    }
+
+    #[test]
+    fn bech32_round_trips_and_rejects_tampering() {
+        let key = bech32_encode("age-secret-key-", &[7u8; 32]).to_ascii_uppercase();
+        assert!(key.starts_with("AGE-SECRET-KEY-1"), "{key}");
+        assert_eq!(key.len(), 74);
+        assert!(bech32(key.as_bytes()));
+        assert!(bech32(key.to_ascii_lowercase().as_bytes()));
+        let mut tampered = key.clone().into_bytes();
+        tampered[20] = if tampered[20] == b'Q' { b'P' } else { b'Q' };
+        assert!(!bech32(&tampered));
+        let mut mixed = key.into_bytes();
+        mixed[20] = mixed[20].to_ascii_lowercase();
+        assert!(!bech32(&mixed), "mixed case is invalid Bech32");
+        assert!(!bech32(b"nsec1"));
+        assert!(!bech32(b"no separator"));
+        assert!(!bech32(b"1qpzry9x8"), "empty human-readable part");
+        assert!(!bech32(b"nsec1qqqqqbqqqqqq"), "b is not in the alphabet");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use keyhound_engine::{Engine, EngineOptions};
 fn every_builtin_rule_compiles_and_its_examples_hold() {
     let engine = builtin_engine();
     assert!(
-        engine.rule_count() >= 150,
+        engine.rule_count() >= 300,
         "only {} rules",
         engine.rule_count()
     );
@@ -18,6 +18,69 @@ fn every_builtin_rule_compiles_and_its_examples_hold() {
     assert!(compile_errors.is_empty(), "{compile_errors:#?}");
     let failures = engine.check_examples();
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Checksum vectors computed outside the crate (`testdata/validator-vectors.py`: Python's zlib
+/// CRC32 and a Bech32 written from BIP-173, plus vectors typed in from BIP-173 and age's test
+/// kit), so a mistake the crate's encoder and checker share cannot pass.
+#[test]
+fn validator_vectors_built_outside_the_crate_hold() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/validator-vectors.json"
+    );
+    let text = std::fs::read_to_string(path).expect("testdata/validator-vectors.json");
+    let vectors: Vec<serde_json::Value> = serde_json::from_str(&text).expect("vectors are JSON");
+    let mut counts = std::collections::HashMap::new();
+    for v in &vectors {
+        let name = v["validator"].as_str().expect("validator");
+        let value = v["value"].as_str().expect("value");
+        let valid = v["valid"].as_bool().expect("valid");
+        let validator = match name {
+            "crc32-base62" => keyhound_rules::Validator::Crc32Base62,
+            "bech32" => keyhound_rules::Validator::Bech32,
+            other => panic!("unknown validator {other}"),
+        };
+        assert_eq!(
+            keyhound_engine::validate::passes(validator, value.as_bytes()),
+            valid,
+            "{name} {value}: {}",
+            v["note"]
+        );
+        *counts.entry((name, valid)).or_insert(0) += 1;
+    }
+    for key in [
+        ("crc32-base62", true),
+        ("crc32-base62", false),
+        ("bech32", true),
+        ("bech32", false),
+    ] {
+        assert!(
+            counts.get(&key).copied().unwrap_or(0) >= 5,
+            "{key:?}: {counts:?}"
+        );
+    }
+    // End to end: the rules find the valid tokens and keys, and only those.
+    let engine = builtin_engine();
+    for v in &vectors {
+        let value = v["value"].as_str().expect("value");
+        let rule = if value.starts_with("ghp_") {
+            "github.pat.classic"
+        } else if value.starts_with("npm_") {
+            "npm.access-token"
+        } else if value.starts_with("AGE-SECRET-KEY-1") {
+            "age.secret-key"
+        } else if value.starts_with("nsec1") {
+            "nostr.private-key"
+        } else {
+            continue;
+        };
+        let (matches, _) = scan(&engine, &format!("value = \"{value}\"\n"));
+        let found = matches
+            .iter()
+            .any(|(id, m)| id == rule && m.secret == value.as_bytes());
+        assert_eq!(found, v["valid"].as_bool() == Some(true), "{rule} {value}");
+    }
 }
 
 #[test]
@@ -176,6 +239,32 @@ fn a_secret_inside_a_larger_secret_is_reported_once_by_the_enclosing_rule() {
     let (matches, _) = scan(&engine, &text);
     let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, ["azure.storage.connection-string"]);
+    // A connection string reports its key, not the whole string.
+    assert_eq!(matches[0].1.secret, format!("{key}==").into_bytes());
+    // A Google Chat webhook URL holds a Google API key: one finding, the whole URL.
+    let api_key = format!(
+        "AIza{}",
+        random_string(
+            13,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            35
+        )
+    );
+    let url = format!(
+        "https://chat.googleapis.com/v1/spaces/AAAAqL0wXk3/messages?key={api_key}&token={}%3D",
+        random_string(
+            14,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            43
+        )
+    );
+    let (matches, _) = scan(&engine, &format!("CHAT_WEBHOOK={url}\n"));
+    let ids: Vec<&str> = matches.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["google-chat.webhook"]);
+    assert_eq!(matches[0].1.secret, url.into_bytes());
+    let (alone, _) = scan(&engine, &format!("GOOGLE_API_KEY={api_key}\n"));
+    let ids: Vec<&str> = alone.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["gcp.api-key"]);
     // Alone, the key is still found by its own rule.
     let (alone, _) = scan(&engine, &format!("AccountKey={key}==\n"));
     let ids: Vec<&str> = alone.iter().map(|(id, _)| id.as_str()).collect();

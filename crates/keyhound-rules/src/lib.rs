@@ -141,6 +141,9 @@ pub enum Validator {
     HasDigit,
     /// The secret holds a digit or one of `!#%&*+=?@^~$` (generic passwords).
     HasDigitOrSymbol,
+    /// The secret is a Bech32 string (BIP-173) whose checksum holds: age identities
+    /// (`AGE-SECRET-KEY-1...`), Nostr `nsec1...` keys.
+    Bech32,
 }
 
 impl Validator {
@@ -153,6 +156,7 @@ impl Validator {
             Validator::GcpServiceAccountBase64 => "gcp-service-account-base64",
             Validator::HasDigit => "has-digit",
             Validator::HasDigitOrSymbol => "has-digit-or-symbol",
+            Validator::Bech32 => "bech32",
         }
     }
 }
