@@ -20,10 +20,6 @@ use keyhound_sources::git::{GitRepository, HistoryBlob, ObjectId};
 use keyhound_sources::{BINARY_PROBE, Content, Excludes, FileEvent, FileInput, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
-use crate::rules_cmd::load_rules;
-
-/// A comment on a secret's line that marks it as a known false positive (or an accepted risk).
-const ALLOW_MARKER: &str = "keyhound:allow";
 
 /// Scans shorter than this never show a progress bar.
 const PROGRESS_DELAY: Duration = Duration::from_millis(300);
@@ -85,9 +81,7 @@ impl Sink {
             Err(poisoned) => poisoned.into_inner(),
         };
         for (m, snippet) in found {
-            if snippet.before.contains(ALLOW_MARKER) || snippet.after.contains(ALLOW_MARKER) {
-                continue;
-            }
+            // `keyhound:allow` comments are applied to the findings (crate::triage).
             let occurrence = Occurrence {
                 path: path.to_string(),
                 line: m.location.start.line,
@@ -181,7 +175,11 @@ impl Progress {
 /// Runs `keyhound scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let rules = load_rules(&args.rules)?;
+    // The config file, baseline and allowlists (crate::triage); `args` gains the config's
+    // excludes and rule files.
+    let policy = crate::triage::Policy::load(args)?;
+    let args = &policy.args;
+    let rules = policy.rules()?;
     let engine = Engine::new(
         &rules,
         EngineOptions {
@@ -292,6 +290,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let findings = set.finish(|i| engine.rule(i));
+    // Inline allows, the allowlist, the baseline and fail_on (crate::triage).
+    let triage = policy.triage(findings, |i| engine.rule(i));
+    let findings = &triage.findings;
     let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
     let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
     let summary = ScanSummary {
@@ -302,12 +303,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         duration: start.elapsed(),
     };
     let rule_of = |i: usize| engine.rule(i);
+    let baseline_state = |f: &keyhound_findings::Finding| triage.baseline_state(f);
     let report = Report {
-        findings: &findings,
+        findings,
         rule: &rule_of,
         summary: &summary,
         show_secrets: args.show_secrets,
         tool_version: env!("CARGO_PKG_VERSION"),
+        baseline_state: policy.uses_baseline().then_some(&baseline_state),
+        suppressed: policy.reported_suppressions(&triage),
+        sarif: policy.sarif_run(),
     };
     let format = match args.format {
         FormatArg::Human => Format::Human,
@@ -315,23 +320,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Sarif => Format::Sarif,
     };
-    write_report(format, &report, args.output.as_deref(), args.color)?;
-    if args.staged && !findings.is_empty() {
+    if !args.create_baseline {
+        write_report(format, &report, args.output.as_deref(), args.color)?;
+    }
+    if args.staged && triage.fails() {
         eprintln!(
             "keyhound: commit blocked: {} secret(s) in staged files (listed above).\n\
              Remove them from the files (and rotate any that were real), then `git add` again.\n\
-             A false positive: add the comment `keyhound:allow` on its line, then `git add` again.",
+             A false positive: add the comment `keyhound:allow` (or `keyhound:allow:RULE_ID reason`)\n\
+             on its line, then `git add` again.",
             findings.len()
         );
     }
-
-    Ok(if !findings.is_empty() {
-        ExitCode::from(1)
-    } else if !errors.is_empty() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    policy.finish(&triage, &errors)
 }
 
 fn write_report(

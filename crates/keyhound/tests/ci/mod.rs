@@ -1,0 +1,559 @@
+//! CI-facing features: baselines, `.keyhound.toml`, inline allows, code-scanning SARIF.
+
+use std::path::Path;
+
+use crate::common::*;
+
+/// The OASIS SARIF 2.1.0 schema, from the `shared/` folder that sits beside the checkout.
+fn assert_valid_sarif(sarif: &serde_json::Value) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/sarif/sarif-schema-2.1.0.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read the SARIF schema at {path}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::draft7::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "invalid SARIF:\n{}\n{sarif:#}",
+        errors.join("\n")
+    );
+}
+
+/// Ten files in five formats holding 50 fake tokens, five each.
+fn fifty_secrets(dir: &Path) {
+    for file in 0..10u64 {
+        let tokens: Vec<String> = (0..5).map(|i| github_pat(1000 + file * 5 + i)).collect();
+        let text = match file % 5 {
+            0 => tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("TOKEN_{i}={t}\n"))
+                .collect::<String>(),
+            1 => tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("token_{i}: \"{t}\"\n"))
+                .collect(),
+            2 => format!(
+                "{{\n  \"tokens\": [{}]\n}}\n",
+                tokens
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            3 => tokens
+                .iter()
+                .map(|t| format!("client = Client(token='{t}')\n"))
+                .collect(),
+            _ => tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("[svc{i}]\ntoken = {t}\n"))
+                .collect(),
+        };
+        write_tree(dir, &[(&format!("conf/file{file}.txt"), &text)]);
+    }
+}
+
+/// Reformats every file under `conf/`: reindents, reverses line order, adds blank lines and
+/// comments, so every secret moves to another line and column.
+fn reformat_all(dir: &Path) {
+    for entry in std::fs::read_dir(dir.join("conf")).expect("conf/ lists") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| format!("    {}", l.replace(", ", ",\n      ")))
+            .collect();
+        lines.reverse();
+        let reformatted = format!("# reformatted\n\n{}\n", lines.join("\n\n"));
+        std::fs::write(&path, reformatted).expect("writable");
+    }
+}
+
+#[test]
+fn baseline_reports_exactly_the_one_new_secret_after_every_file_is_reformatted() {
+    let dir = tempfile::tempdir().unwrap();
+    fifty_secrets(dir.path());
+    let create = run_in(
+        dir.path(),
+        &["baseline", "create", "conf", "-o", "baseline.json"],
+    );
+    assert_eq!(code(&create), 0, "{}", stderr(&create));
+    let text = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    let baseline: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(baseline["findings"].as_array().unwrap().len(), 50);
+    assert_eq!(baseline["fingerprint_scheme"], "keyhound.fingerprint.v1");
+    assert!(!text.contains("ghp_"), "a baseline holds no secret");
+
+    let clean = run_in(dir.path(), &["scan", "conf", "--baseline", "baseline.json"]);
+    assert_eq!(code(&clean), 0, "{}{}", stdout(&clean), stderr(&clean));
+    assert!(
+        stderr(&clean).contains("50 known finding(s)"),
+        "{}",
+        stderr(&clean)
+    );
+
+    reformat_all(dir.path());
+    let new = github_pat(4242);
+    let file = dir.path().join("conf/file3.txt");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("extra = Client(token='{new}')\n"));
+    std::fs::write(&file, text).unwrap();
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "conf",
+            "--baseline",
+            "baseline.json",
+            "-f",
+            "json",
+            "--show-secrets",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["secret"], new.as_str());
+
+    // Recreating the baseline after the reformatting changes nothing but the new entry: no
+    // line numbers, no columns.
+    let again = run_in(
+        dir.path(),
+        &["baseline", "create", "conf", "-o", "again.json"],
+    );
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("again.json")).unwrap())
+            .unwrap();
+    let mut entries = again["findings"].as_array().unwrap().clone();
+    entries.retain(|e| !baseline["findings"].as_array().unwrap().contains(e));
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the new secret's entry differs: {entries:?}"
+    );
+}
+
+#[test]
+fn missing_malformed_and_foreign_baselines_exit_two_naming_file_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("a.env", &format!("T={}\n", github_pat(1))),
+            ("broken.json", "{\"keyhound_baseline\": 1, \"findings\": ["),
+            (
+                "old.json",
+                "{\"keyhound_baseline\":1,\"fingerprint_scheme\":\"keyhound.fingerprint.v0\",\"findings\":[]}",
+            ),
+        ],
+    );
+    for (file, problem) in [
+        ("nope.json", "cannot read"),
+        ("broken.json", "malformed"),
+        ("old.json", "keyhound.fingerprint.v0"),
+    ] {
+        let out = run_in(dir.path(), &["scan", "a.env", "--baseline", file]);
+        assert_eq!(code(&out), 2, "{file}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(file) && err.contains(problem), "{err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn include_known_marks_sarif_results_unchanged_or_new_and_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    let old = github_pat(31);
+    commit(
+        dir.path(),
+        &[("services/api/app.env", &format!("TOKEN={old}\n"))],
+        "first",
+    );
+    git(
+        dir.path(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://deploy:hunter2@git.example.invalid/acme/ledger.git",
+        ],
+    );
+    let created = run_in(
+        dir.path(),
+        &["baseline", "create", ".", "--no-history", "-o", "base.json"],
+    );
+    assert_eq!(code(&created), 0, "{}", stderr(&created));
+    let new = github_pat(32);
+    write_tree(
+        dir.path(),
+        &[("services/api/new.env", &format!("TOKEN={new}\n"))],
+    );
+    // Scanned from a subdirectory: URIs must still be relative to the repository root.
+    let sub = dir.path().join("services");
+    let out = run_in(
+        &sub,
+        &[
+            "scan",
+            "api",
+            "--baseline",
+            "../base.json",
+            "--baseline-include-known",
+            "-f",
+            "sarif",
+            "--sarif-category",
+            "secrets/working-tree",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let sarif = json(&out);
+    assert_valid_sarif(&sarif);
+    let run = &sarif["runs"][0];
+    let states: Vec<(String, String)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+            assert_eq!(location["uriBaseId"], "%SRCROOT%");
+            (
+                location["uri"].as_str().unwrap().to_string(),
+                r["baselineState"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("services/api/app.env".to_string(), "unchanged".to_string()),
+            ("services/api/new.env".to_string(), "new".to_string())
+        ]
+    );
+    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        root.starts_with("file:///") && root.ends_with('/'),
+        "{root}"
+    );
+    assert_eq!(run["automationDetails"]["id"], "secrets/working-tree");
+    let vcs = &run["versionControlProvenance"][0];
+    assert_eq!(
+        vcs["repositoryUri"],
+        "https://git.example.invalid/acme/ledger.git"
+    );
+    assert_eq!(vcs["branch"], "main");
+    assert_eq!(
+        vcs["revisionId"],
+        git(dir.path(), &["rev-parse", "HEAD"]).as_str()
+    );
+    let text = stdout(&out);
+    assert!(!text.contains("hunter2") && !text.contains(&old) && !text.contains(&new));
+
+    // Without --baseline-include-known only the new one is reported, still marked `new`.
+    let out = run_in(
+        &sub,
+        &["scan", "api", "--baseline", "../base.json", "-f", "sarif"],
+    );
+    let results = json(&out)["runs"][0]["results"].clone();
+    assert_eq!(results.as_array().unwrap().len(), 1);
+    assert_eq!(results[0]["baselineState"], "new");
+}
+
+#[test]
+fn history_sarif_validates_with_repository_relative_uris() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git_init(&repo);
+    commit(
+        &repo,
+        &[("deploy/prod.env", &format!("TOKEN={}\n", github_pat(33)))],
+        "add",
+    );
+    // Scanned from outside the repository, by a relative path.
+    let out = run_in(dir.path(), &["scan", "repo", "-f", "sarif"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let sarif = json(&out);
+    assert_valid_sarif(&sarif);
+    let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "deploy/prod.env");
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(location["region"]["startLine"], 1);
+}
+
+#[test]
+fn config_file_excludes_disables_allows_and_sets_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = github_pat(41);
+    let excluded = github_pat(42);
+    let by_fingerprint = github_pat(43);
+    let low_rule = r#"
+[[rule]]
+id = "acme.debug-token"
+name = "Acme debug token"
+provider = "Acme"
+kind = "api-token"
+keywords = ["acmedbg_"]
+pattern = '''\b(?P<secret>acmedbg_[a-z0-9]{16})\b'''
+confidence = "high"
+severity = "low"
+privilege = "scoped"
+lifetime = "expiring"
+rotation = { url = "https://acme.invalid/keys", max_age_days = 30 }
+examples = ["t = acmedbg_q1w2e3r4t5y6u7i8"]
+negative_examples = ["t = acmedbg_short"]
+"#;
+    write_tree(
+        dir.path(),
+        &[
+            ("src/app.env", &format!("T={kept}\n")),
+            ("vendor/lib.env", &format!("T={excluded}\n")),
+            ("src/fixture.env", &format!("T={by_fingerprint}\n")),
+            (
+                "src/debug.env",
+                "D=acmedbg_q1w2e3r4t5y6u7i8\nE=acmedbg_docsdocsdocs0000\n",
+            ),
+            ("rules/acme.toml", low_rule),
+        ],
+    );
+    let fingerprint_of = |secret: &str| {
+        let out = run_in(
+            dir.path(),
+            &["scan", "src", "-f", "json", "--show-secrets", "--no-config"],
+        );
+        finding(&json(&out), secret)["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fp = fingerprint_of(&by_fingerprint);
+    let config = format!(
+        r#"
+exclude = ["vendor/"]
+rules = ["rules/acme.toml"]
+fail_on = "high"
+
+[[allow]]
+fingerprint = "{fp}"
+reason = "revoked, kept as a test vector"
+
+[[allow]]
+value = "^acmedbg_docs"
+rule = "acme.debug-token"
+reason = "documentation token"
+"#
+    );
+    write_tree(dir.path(), &[(".keyhound.toml", &config)]);
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--show-secrets",
+            "--report-allowed",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let secrets: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    assert!(secrets.contains(&kept.as_str()), "{secrets:?}");
+    assert!(secrets.contains(&"acmedbg_q1w2e3r4t5y6u7i8"), "{secrets:?}");
+    assert_eq!(
+        secrets.len(),
+        2,
+        "excluded and allowed ones are gone: {secrets:?}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("revoked, kept as a test vector"), "{err}");
+    assert!(err.contains("documentation token"), "{err}");
+    assert!(
+        !err.contains(&by_fingerprint),
+        "no secret in the allowed list: {err}"
+    );
+
+    // fail_on = high: the low-severity token alone is reported but does not fail the scan.
+    let only_low = run_in(
+        dir.path(),
+        &["scan", "src/debug.env", "--config", ".keyhound.toml"],
+    );
+    assert_eq!(code(&only_low), 0, "{}", stderr(&only_low));
+    assert!(stdout(&only_low).contains("acme.debug-token"));
+    let strict = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "src/debug.env",
+            "--config",
+            ".keyhound.toml",
+            "--fail-on",
+            "low",
+        ],
+    );
+    assert_eq!(code(&strict), 1);
+
+    // disable_rules drops a rule; a rule that does not exist is an error.
+    write_tree(
+        dir.path(),
+        &[(
+            ".keyhound.toml",
+            &format!("disable_rules = [\"github.pat.classic\"]\n{config}"),
+        )],
+    );
+    let disabled = run_in(
+        dir.path(),
+        &["scan", "src/app.env", "--config", ".keyhound.toml"],
+    );
+    assert_eq!(code(&disabled), 0, "{}", stderr(&disabled));
+    write_tree(
+        dir.path(),
+        &[(
+            ".keyhound.toml",
+            "disable_rules = [\"github.pat.clasic\"]\n",
+        )],
+    );
+    let typo = run_in(dir.path(), &["scan", "."]);
+    assert_eq!(code(&typo), 2);
+    assert!(
+        stderr(&typo).contains("github.pat.clasic"),
+        "{}",
+        stderr(&typo)
+    );
+}
+
+#[test]
+fn config_is_found_at_the_repository_root_and_unknown_keys_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    write_tree(
+        dir.path(),
+        &[
+            (".keyhound.toml", "exclude = [\"generated\"]\n"),
+            ("app/generated/x.env", &format!("T={}\n", github_pat(51))),
+        ],
+    );
+    let out = run_in(&dir.path().join("app"), &["scan", ".", "--no-history"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "the root's config excludes it: {}",
+        stdout(&out)
+    );
+    let ignored = run_in(&dir.path().join("app"), &["scan", ".", "--no-config"]);
+    assert_eq!(code(&ignored), 1);
+
+    write_tree(
+        dir.path(),
+        &[(".keyhound.toml", "exclude = []\nfail_onn = \"high\"\n")],
+    );
+    let out = run_in(&dir.path().join("app"), &["scan", "."]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("fail_onn") && err.contains(".keyhound.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_init_writes_a_file_that_check_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["config", "init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join(".keyhound.toml")).unwrap();
+    assert!(text.contains("fail_on") && text.contains("offboarding_days"));
+    let again = run_in(dir.path(), &["config", "init"]);
+    assert_eq!(code(&again), 2, "never overwrites without --force");
+    let check = run_in(dir.path(), &["config", "check"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert!(stdout(&check).contains("nhi.offboarding_days: 180"));
+}
+
+#[test]
+fn inline_allow_takes_a_rule_id_and_a_reason_and_is_reported_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let any = github_pat(61);
+    let scoped = github_pat(62);
+    let other_rule = github_pat(63);
+    write_tree(
+        dir.path(),
+        &[(
+            "fixtures.py",
+            &format!(
+                "A = \"{any}\"  # keyhound:allow\n\
+                 B = \"{scoped}\"  # keyhound:allow:github.pat.classic parser test vector\n\
+                 C = \"{other_rule}\"  # keyhound:allow:aws.access-key-id wrong rule\n"
+            ),
+        )],
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--show-secrets",
+            "--report-allowed",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(report["findings"][0]["secret"], other_rule.as_str());
+    let err = stderr(&out);
+    assert!(err.contains("2 allowed occurrence(s)"), "{err}");
+    assert!(
+        err.contains("fixtures.py:2:6") && err.contains("parser test vector"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fixtures.py:1:6") && err.contains("(no reason given)"),
+        "{err}"
+    );
+
+    let sarif = run_in(
+        dir.path(),
+        &["scan", ".", "-f", "sarif", "--report-allowed"],
+    );
+    let sarif = json(&sarif);
+    assert_valid_sarif(&sarif);
+    let suppressed: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 2);
+    assert!(
+        suppressed
+            .iter()
+            .all(|r| r["suppressions"][0]["kind"] == "inSource")
+    );
+}
