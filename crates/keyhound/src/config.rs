@@ -29,6 +29,8 @@ struct RawConfig {
     rules: Vec<PathBuf>,
     #[serde(default)]
     allow: Vec<RawAllow>,
+    #[serde(default)]
+    rule_paths: Vec<RawRulePaths>,
     fail_on: Option<Severity>,
     baseline: Option<PathBuf>,
     #[serde(default)]
@@ -40,8 +42,16 @@ struct RawConfig {
 struct RawAllow {
     fingerprint: Option<String>,
     value: Option<String>,
+    path: Option<String>,
     rule: Option<String>,
     reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRulePaths {
+    rule: String,
+    path: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,15 +116,28 @@ pub enum AllowEntry {
         /// Why it is allowed.
         reason: String,
     },
-    /// Every secret a regex matches (searched in the secret), of one rule or of any.
-    Value {
-        /// The regex.
-        regex: regex::Regex,
+    /// Secrets a regex matches (searched in the secret) and/or occurrences in paths a regex
+    /// matches (searched in the path relative to the scanned root), of one rule or of any;
+    /// every criterion given must hold.
+    Matching {
+        /// Searched in the secret.
+        value: Option<regex::Regex>,
+        /// Searched in the occurrence's path.
+        path: Option<regex::Regex>,
         /// Only findings of this rule, if set.
         rule: Option<String>,
         /// Why they are allowed.
         reason: String,
     },
+}
+
+/// A rule that counts only in some paths (gitleaks' rule `path`).
+#[derive(Debug, Clone)]
+pub struct RulePaths {
+    /// The rule id.
+    pub rule: String,
+    /// Searched in the path relative to the scanned root.
+    pub path: regex::Regex,
 }
 
 /// The paths that name one environment, for NHI8.
@@ -178,6 +201,8 @@ pub struct Config {
     pub rules: Vec<PathBuf>,
     /// Findings to keep out of the report, with reasons.
     pub allow: Vec<AllowEntry>,
+    /// Rules whose findings count only in some paths.
+    pub rule_paths: Vec<RulePaths>,
     /// Exit 1 only for findings of this severity or above.
     pub fail_on: Option<Severity>,
     /// The baseline to use, resolved against the file's directory.
@@ -227,12 +252,18 @@ impl Config {
             if entry.reason.trim().is_empty() {
                 return Err(invalid(key("reason"), "say why it is allowed".into()));
             }
-            match (entry.fingerprint, entry.value) {
-                (Some(fingerprint), None) => {
+            let regex = |field: &str, text: Option<String>| {
+                text.map(|t| regex::Regex::new(&t))
+                    .transpose()
+                    .map_err(|e| invalid(key(field), format!("bad regex: {e}")))
+            };
+            match (entry.fingerprint, entry.value, entry.path) {
+                (Some(fingerprint), None, None) => {
                     if entry.rule.is_some() {
                         return Err(invalid(
                             key("rule"),
-                            "a fingerprint already names its rule; `rule` goes with `value`".into(),
+                            "a fingerprint already names its rule; `rule` goes with `value` or `path`"
+                                .into(),
                         ));
                     }
                     if !crate::baseline::is_fingerprint(&fingerprint) {
@@ -246,11 +277,10 @@ impl Config {
                         reason: entry.reason,
                     });
                 }
-                (None, Some(value)) => {
-                    let regex = regex::Regex::new(&value)
-                        .map_err(|e| invalid(key("value"), format!("bad regex: {e}")))?;
-                    allow.push(AllowEntry::Value {
-                        regex,
+                (None, value, path) if value.is_some() || path.is_some() => {
+                    allow.push(AllowEntry::Matching {
+                        value: regex("value", value)?,
+                        path: regex("path", path)?,
                         rule: entry.rule,
                         reason: entry.reason,
                     });
@@ -258,10 +288,19 @@ impl Config {
                 _ => {
                     return Err(invalid(
                         format!("allow[{i}]"),
-                        "give exactly one of `fingerprint` and `value`".into(),
+                        "give a `fingerprint`, or a `value` and/or a `path` regex".into(),
                     ));
                 }
             }
+        }
+        let mut rule_paths = Vec::with_capacity(raw.rule_paths.len());
+        for (i, entry) in raw.rule_paths.into_iter().enumerate() {
+            let path = regex::Regex::new(&entry.path)
+                .map_err(|e| invalid(format!("rule_paths[{i}].path"), format!("bad regex: {e}")))?;
+            rule_paths.push(RulePaths {
+                rule: entry.rule,
+                path,
+            });
         }
         let offboarding_days = raw.nhi.offboarding_days.unwrap_or(DEFAULT_OFFBOARDING_DAYS);
         if offboarding_days == 0 {
@@ -303,6 +342,7 @@ impl Config {
             disable_rules: raw.disable_rules,
             rules: raw.rules.into_iter().map(resolve).collect(),
             allow,
+            rule_paths,
             fail_on: raw.fail_on,
             baseline: raw.baseline.map(resolve),
             nhi: NhiConfig {
@@ -383,8 +423,9 @@ rules = [
 # baseline = ".keyhound-baseline.json"
 
 # Allowlist: findings kept out of the report, each with the reason (`scan --report-allowed` lists
-# them). One finding by fingerprint (from any report), or every secret a regex matches (searched
-# in the secret), optionally for one rule only.
+# them). One finding by fingerprint (from any report); or by regexes: `value` searched in the
+# secret, `path` in the path relative to the scanned root (both must match when both are given),
+# optionally for one `rule` only.
 # [[allow]]
 # fingerprint = "0123456789abcdef0123456789abcdef"
 # reason = "revoked on 2026-01-10, kept in a test vector"
@@ -393,6 +434,16 @@ rules = [
 # value = "^AKIA[0-9A-Z]{12}EXAMPLE$"
 # rule = "aws.access-key-id"
 # reason = "AWS documentation example keys"
+#
+# [[allow]]
+# path = "^docs/examples/"
+# reason = "documentation samples, all revoked"
+
+# Rules that count only in some paths (a regex searched in the path relative to the scanned
+# root); `rules import-gitleaks` writes these for gitleaks rules with a `path`.
+# [[rule_paths]]
+# rule = "gitleaks.internal-token"
+# path = "\\.properties$"
 
 # The OWASP NHI Top 10 mapping.
 [nhi]
@@ -448,7 +499,9 @@ mod tests {
             .join("\n");
         let full = parse(&uncommented).expect("uncommented template is valid");
         assert_eq!(full.fail_on, Some(Severity::High));
-        assert_eq!(full.allow.len(), 2);
+        assert_eq!(full.allow.len(), 3);
+        assert_eq!(full.rule_paths.len(), 1);
+        assert!(full.rule_paths[0].path.is_match("conf/app.properties"));
         assert_eq!(full.disable_rules, ["generic.password"]);
         assert_eq!(full.rules, [PathBuf::from("conf/rules/local.toml")]);
         assert_eq!(
@@ -504,7 +557,9 @@ test = ["qa-env/**"]
         );
         assert!(err("[[allow]]\nvalue = \"(\"\nreason = \"r\"").contains("allow[0].value"));
         assert!(err("[[allow]]\nvalue = \"x\"\nreason = \" \"").contains("allow[0].reason"));
-        assert!(err("[[allow]]\nreason = \"r\"").contains("exactly one"));
+        assert!(err("[[allow]]\nreason = \"r\"").contains("give a `fingerprint`"));
+        assert!(err("[[allow]]\npath = \"(\"\nreason = \"r\"").contains("allow[0].path"));
+        assert!(err("[[rule_paths]]\nrule = \"a.b\"\npath = \"(\"").contains("rule_paths[0].path"));
         assert!(err("[[allow]]\nvalue = \"x\"\n").contains("reason"));
         assert!(err("exclude = [\"a[\"]").contains("`exclude`"));
         assert!(err("[nhi]\noffboarding_days = 0").contains("nhi.offboarding_days"));

@@ -144,35 +144,50 @@ impl Policy {
     ) -> Triage {
         let mut triage = Triage::default();
         for mut finding in findings {
-            if let Some(reason) = self.config_allows(&finding) {
-                triage.suppressed.push(Suppressed {
-                    finding,
-                    kind: SuppressionKind::External,
-                    justification: reason.to_string(),
-                });
-                continue;
-            }
-            // Inline comments allow occurrences, one by one; grouped by their reason.
-            let mut allowed: BTreeMap<String, Vec<_>> = BTreeMap::new();
+            // Allows are per occurrence (a path, an inline comment); grouped by how and why.
+            let mut allowed: BTreeMap<(bool, String), Vec<_>> = BTreeMap::new();
             let total = finding.occurrences.len();
-            let mut kept = Vec::with_capacity(finding.occurrences.len());
+            let mut kept = Vec::with_capacity(total);
+            let limits: Vec<&regex::Regex> = self
+                .config
+                .rule_paths
+                .iter()
+                .filter(|r| r.rule == finding.rule_id)
+                .map(|r| &r.path)
+                .collect();
             for occurrence in std::mem::take(&mut finding.occurrences) {
-                match inline_allow::check(&occurrence.snippet, &finding.rule_id) {
-                    Some(allow) => allowed
-                        .entry(allow.reason.unwrap_or_default())
+                if !limits.is_empty() && !limits.iter().any(|p| p.is_match(&occurrence.path)) {
+                    // Outside the rule's paths: the rule does not apply there at all.
+                    continue;
+                }
+                if let Some(reason) = self.config_allows(&finding, &occurrence.path) {
+                    allowed
+                        .entry((false, reason.to_string()))
                         .or_default()
-                        .push(occurrence),
-                    None => kept.push(occurrence),
+                        .push(occurrence);
+                } else if let Some(allow) =
+                    inline_allow::check(&occurrence.snippet, &finding.rule_id)
+                {
+                    allowed
+                        .entry((true, allow.reason.unwrap_or_default()))
+                        .or_default()
+                        .push(occurrence);
+                } else {
+                    kept.push(occurrence);
                 }
             }
             let rule = rule_of(finding.rule_index);
-            for (reason, occurrences) in allowed {
+            for ((in_source, reason), occurrences) in allowed {
                 let mut part = finding.clone();
                 part.occurrences = occurrences;
                 part.nhi = map_nhi(rule, &part);
                 triage.suppressed.push(Suppressed {
                     finding: part,
-                    kind: SuppressionKind::InSource,
+                    kind: if in_source {
+                        SuppressionKind::InSource
+                    } else {
+                        SuppressionKind::External
+                    },
                     justification: reason,
                 });
             }
@@ -203,19 +218,21 @@ impl Policy {
         triage
     }
 
-    /// The allowlist entry's reason that allows `finding`, if one does.
-    fn config_allows(&self, finding: &Finding) -> Option<&str> {
+    /// The reason of the allowlist entry that allows `finding` at `path`, if one does.
+    fn config_allows(&self, finding: &Finding, path: &str) -> Option<&str> {
         self.config.allow.iter().find_map(|entry| match entry {
             AllowEntry::Fingerprint {
                 fingerprint,
                 reason,
             } => (*fingerprint == finding.fingerprint).then_some(reason.as_str()),
-            AllowEntry::Value {
-                regex,
+            AllowEntry::Matching {
+                value,
+                path: path_regex,
                 rule,
                 reason,
             } => (rule.as_ref().is_none_or(|r| *r == finding.rule_id)
-                && regex.is_match(&finding.secret))
+                && value.as_ref().is_none_or(|v| v.is_match(&finding.secret))
+                && path_regex.as_ref().is_none_or(|p| p.is_match(path)))
             .then_some(reason.as_str()),
         })
     }
@@ -391,6 +408,13 @@ pub fn config_command(command: &crate::cli::ConfigCommand) -> anyhow::Result<Exi
             println!("  disable_rules: {:?}", config.disable_rules);
             println!("  rules: {:?}", config.rules);
             println!("  allow: {} entr(y/ies)", config.allow.len());
+            for limit in &config.rule_paths {
+                println!(
+                    "  rule_paths: {} only in /{}/",
+                    limit.rule,
+                    limit.path.as_str()
+                );
+            }
             println!(
                 "  fail_on: {}",
                 config.fail_on.map_or("(any finding)", Severity::as_str)

