@@ -779,3 +779,284 @@ fn imported_gitleaks_config_finds_what_gitleaks_finds() {
     theirs.sort();
     assert_eq!(ours, theirs);
 }
+
+/// The shell script of the YAML block scalar holding `# keyhound-recipe: scan` in an example.
+fn recipe_script(example: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example);
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let lines: Vec<&str> = yaml.lines().collect();
+    let marker = lines
+        .iter()
+        .position(|l| l.trim() == "# keyhound-recipe: scan")
+        .expect("the recipe marks its scan script");
+    let indent = lines[marker].len() - lines[marker].trim_start().len();
+    let block: Vec<&str> = lines[marker..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent)
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect();
+    block.join("\n") + "\n"
+}
+
+/// Runs a recipe's scan script in `repo` with keyhound on PATH and `env`; returns the exit code.
+fn run_recipe(repo: &Path, script: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_keyhound"))
+        .parent()
+        .expect("the binary is in a directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .current_dir(repo)
+        .args(["-eo", "pipefail", "-c", script])
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs");
+    (code(&out), stderr(&out))
+}
+
+/// A repository with an old secret on `main` and a branch whose last commit adds a new one;
+/// returns (base commit, old secret, new secret).
+fn pushed_branch(repo: &Path) -> (String, String, String) {
+    git_init(repo);
+    let old = github_pat(71);
+    let new = github_pat(72);
+    let base = commit_dated(
+        repo,
+        &[("config/old.env", &format!("T={old}\n"))],
+        "old secret",
+        "2024-03-05T10:00:00Z",
+    );
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    commit_dated(
+        repo,
+        &[("src/lib.rs", "pub fn f() {}\n")],
+        "clean change",
+        "2024-03-05T10:00:01Z",
+    );
+    commit_dated(
+        repo,
+        &[("deploy/prod.env", &format!("GITHUB_TOKEN={new}\n"))],
+        "new secret",
+        "2024-03-05T10:00:02Z",
+    );
+    (base, old, new)
+}
+
+#[test]
+fn github_actions_recipe_fails_on_the_new_secret_only_and_writes_code_scanning_sarif() {
+    let script = recipe_script("github-actions/keyhound.yml");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let (base, old, new) = pushed_branch(&repo);
+    let output = dir.path().join("github_output");
+    let output_env = output.to_str().unwrap();
+
+    // A pull request: BASE is the base commit.
+    let (status, err) = run_recipe(
+        &repo,
+        &script,
+        &[("BASE", &base), ("GITHUB_OUTPUT", output_env)],
+    );
+    assert_eq!(status, 0, "the step itself succeeds on findings: {err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit=1\n");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("keyhound.sarif")).unwrap())
+            .unwrap();
+    assert_valid_sarif(&sarif);
+    let run = &sarif["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "keyhound/changes");
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        1,
+        "only what the branch introduced: {results:#?}"
+    );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy/prod.env"
+    );
+    assert_eq!(
+        run["versionControlProvenance"].as_array().map(Vec::len),
+        None,
+        "no remote"
+    );
+    let text = std::fs::read_to_string(repo.join("keyhound.sarif")).unwrap();
+    assert!(!text.contains(&new) && !text.contains(&old));
+
+    // A push of a clean commit on top: nothing new.
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    commit_dated(
+        &repo,
+        &[("src/more.rs", "pub fn g() {}\n")],
+        "clean",
+        "2024-03-05T10:00:03Z",
+    );
+    std::fs::write(&output, "").unwrap();
+    let (status, err) = run_recipe(
+        &repo,
+        &script,
+        &[("BASE", &head), ("GITHUB_OUTPUT", output_env)],
+    );
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit=0\n");
+
+    // A first push (no base): the whole history, both secrets.
+    std::fs::write(&output, "").unwrap();
+    let zeros = "0".repeat(40);
+    let (status, err) = run_recipe(
+        &repo,
+        &script,
+        &[("BASE", &zeros), ("GITHUB_OUTPUT", output_env)],
+    );
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit=1\n");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("keyhound.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+
+    // A bad base is an error that fails the step at once.
+    std::fs::write(&output, "").unwrap();
+    let (status, _) = run_recipe(
+        &repo,
+        &script,
+        &[("BASE", "no-such-rev"), ("GITHUB_OUTPUT", output_env)],
+    );
+    assert_eq!(status, 2);
+}
+
+#[test]
+fn gitlab_recipe_fails_the_job_on_a_new_secret_and_keeps_the_sarif() {
+    let script = recipe_script("gitlab-ci/keyhound.gitlab-ci.yml");
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _, _) = pushed_branch(dir.path());
+    let (status, err) = run_recipe(
+        dir.path(),
+        &script,
+        &[("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)],
+    );
+    assert_eq!(status, 1, "the job fails: {err}");
+    let sarif: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("gl-keyhound.sarif")).unwrap(),
+    )
+    .unwrap();
+    assert_valid_sarif(&sarif);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 1);
+
+    let head = git(dir.path(), &["rev-parse", "HEAD"]);
+    let (status, err) = run_recipe(dir.path(), &script, &[("CI_COMMIT_BEFORE_SHA", &head)]);
+    assert_eq!(status, 0, "nothing new since HEAD: {err}");
+}
+
+/// `git` in `dir` with the test identity, returning the output whatever the exit status.
+fn git_output(dir: &Path, args: &[&str], path: &str, home: &Path) -> std::process::Output {
+    std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("PATH", path)
+        .env("PRE_COMMIT_HOME", home)
+        .env("GIT_AUTHOR_NAME", "Dana Deploy")
+        .env("GIT_AUTHOR_EMAIL", "dana@ledger.invalid")
+        .env("GIT_COMMITTER_NAME", "Dana Deploy")
+        .env("GIT_COMMITTER_EMAIL", "dana@ledger.invalid")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("git runs")
+}
+
+#[test]
+fn pre_commit_framework_blocks_a_secret_and_lets_a_clean_commit_through() {
+    if !available("pre-commit", "pip install pre-commit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_keyhound"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = dir.path().join("pre-commit-home");
+
+    // A hook repository holding this repository's .pre-commit-hooks.yaml, as published.
+    let hooks = dir.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    git_init(&hooks);
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let rev = commit(&hooks, &[(".pre-commit-hooks.yaml", &manifest)], "hooks");
+
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git_init(&repo);
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: keyhound\n",
+        hooks.display()
+    );
+    write_tree(&repo, &[(".pre-commit-config.yaml", &config)]);
+    let install = std::process::Command::new("pre-commit")
+        .current_dir(&repo)
+        .args(["install"])
+        .env("PATH", &path)
+        .env("PRE_COMMIT_HOME", &home)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(code(&install), 0, "{}", stderr(&install));
+
+    let token = github_pat(81);
+    write_tree(
+        &repo,
+        &[("deploy/app.env", &format!("GITHUB_TOKEN={token}\n"))],
+    );
+    let add = git_output(&repo, &["add", "-A"], &path, &home);
+    assert_eq!(code(&add), 0);
+    let blocked = git_output(&repo, &["commit", "-q", "-m", "add token"], &path, &home);
+    let said = format!("{}{}", stdout(&blocked), stderr(&blocked));
+    assert_ne!(code(&blocked), 0, "the commit must be blocked: {said}");
+    assert!(
+        said.contains("keyhound") && said.contains("Failed"),
+        "{said}"
+    );
+    assert!(said.contains("deploy/app.env"), "{said}");
+    assert!(!said.contains(&token), "the secret is not printed: {said}");
+    let log = git_output(&repo, &["rev-list", "--all"], &path, &home);
+    assert!(stdout(&log).trim().is_empty(), "nothing was committed");
+
+    write_tree(
+        &repo,
+        &[("deploy/app.env", "GITHUB_TOKEN=${GITHUB_TOKEN}\n")],
+    );
+    git_output(&repo, &["add", "-A"], &path, &home);
+    let allowed = git_output(
+        &repo,
+        &["commit", "-q", "-m", "read the token from the environment"],
+        &path,
+        &home,
+    );
+    assert_eq!(
+        code(&allowed),
+        0,
+        "{}{}",
+        stdout(&allowed),
+        stderr(&allowed)
+    );
+    let log = git_output(&repo, &["rev-list", "--all"], &path, &home);
+    assert_eq!(stdout(&log).lines().count(), 1);
+}
