@@ -1,7 +1,9 @@
 //! The SARIF 2.1.0 format, built with `serde-sarif`'s types.
 //!
 //! One run; `tool.driver.rules` holds one reporting descriptor per rule that has findings
-//! (sorted by id), and `results` one result per occurrence, in the order of the findings.
+//! (sorted by id), and `results` one result per occurrence, in the order of the findings; for
+//! secrets found in git history, the occurrences HEAD still holds (their current location), or
+//! else the one where the secret was introduced.
 //! GitHub code scanning's requirements are met: relative `uri` under `%SRCROOT%`, full regions,
 //! `security-severity`, `partialFingerprints` from the finding's keyed hash.
 //!
@@ -122,7 +124,7 @@ fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
             BaselineState::Unchanged => "unchanged",
         });
         let mut rank_in_path: BTreeMap<&str, usize> = BTreeMap::new();
-        for occurrence in &finding.occurrences {
+        for occurrence in located(finding) {
             let rank = rank_in_path.entry(occurrence.path.as_str()).or_default();
             *rank += 1;
             let mut result = result(report, finding, rule, rule_index, occurrence, *rank)?;
@@ -205,6 +207,28 @@ fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build())
+}
+
+/// The occurrences of `finding` that code scanning should show: for a secret found in git
+/// history, where it is at HEAD if HEAD still holds it (the files' current location), else
+/// where it was introduced (the earliest introducing commit); every occurrence otherwise.
+fn located(finding: &Finding) -> Vec<&Occurrence> {
+    let occurrences = &finding.occurrences;
+    if occurrences.iter().any(|o| o.commit.is_none()) {
+        return occurrences.iter().collect();
+    }
+    let at_head: Vec<&Occurrence> = occurrences
+        .iter()
+        .filter(|o| o.commit.as_ref().is_some_and(|c| c.present_at_head))
+        .collect();
+    if !at_head.is_empty() {
+        return at_head;
+    }
+    occurrences
+        .iter()
+        .min_by_key(|o| o.commit.as_ref().map(|c| c.date))
+        .into_iter()
+        .collect()
 }
 
 /// The reporting descriptor of a rule.

@@ -746,3 +746,60 @@ fn sarif_for_code_scanning_carries_roots_provenance_category_baseline_and_suppre
         assert!(!text.contains(secret.as_str()), "SARIF leaks {secret}");
     }
 }
+
+#[test]
+fn sarif_places_history_results_at_head_or_where_the_secret_entered() {
+    use keyhound_findings::Commit;
+    let fixture = fixture();
+    let mut finding = fixture.findings[0].clone();
+    let base = finding.occurrences[0].clone();
+    let at = |path: &str, date: i64, present_at_head: bool| {
+        let mut o = base.clone();
+        o.path = path.to_string();
+        o.commit = Some(Commit {
+            id: format!("{date:040}"),
+            author: "Dana <dana@ledger.invalid>".into(),
+            date,
+            summary: "change".into(),
+            present_at_head,
+            refs: Vec::new(),
+        });
+        o
+    };
+    let results_of = |finding: &keyhound_findings::Finding| {
+        let text = render_findings(
+            &fixture.rules,
+            std::slice::from_ref(finding),
+            &ScanSummary::default(),
+            Format::Sarif,
+            false,
+            false,
+        );
+        assert_valid_sarif(&text);
+        parse(&text)["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .expect("uri")
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Still at HEAD (in its latest version): only the current location.
+    finding.occurrences = vec![
+        at("old/name.env", 100, false),
+        at("app.env", 200, false),
+        at("app.env", 300, true),
+    ];
+    assert_eq!(results_of(&finding), ["app.env"]);
+    // Gone from HEAD: where it was introduced.
+    finding.occurrences = vec![at("b.env", 300, false), at("a.env", 100, false)];
+    assert_eq!(results_of(&finding), ["a.env"]);
+    // Files, not history: every occurrence.
+    finding.occurrences = vec![base.clone(), base.clone()];
+    finding.occurrences[1].path = "other.env".into();
+    assert_eq!(results_of(&finding).len(), 2);
+}
