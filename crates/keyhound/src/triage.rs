@@ -237,7 +237,7 @@ impl Policy {
         })
     }
 
-    /// The baseline state function for the report, when a baseline is in use.
+    /// Whether a baseline is in use (then every reported finding has a baseline state).
     pub fn uses_baseline(&self) -> bool {
         self.baseline.is_some()
     }
