@@ -156,11 +156,12 @@ impl Policy {
                 .map(|r| &r.path)
                 .collect();
             for occurrence in std::mem::take(&mut finding.occurrences) {
-                if !limits.is_empty() && !limits.iter().any(|p| p.is_match(&occurrence.path)) {
+                let relative = self.relative_to_root(&occurrence.path);
+                if !limits.is_empty() && !limits.iter().any(|p| p.is_match(relative)) {
                     // Outside the rule's paths: the rule does not apply there at all.
                     continue;
                 }
-                if let Some(reason) = self.config_allows(&finding, &occurrence.path) {
+                if let Some(reason) = self.config_allows(&finding, relative) {
                     allowed
                         .entry((false, reason.to_string()))
                         .or_default()
@@ -216,6 +217,26 @@ impl Policy {
             triage.findings.push(finding);
         }
         triage
+    }
+
+    /// `path` (as reported: under the scanned root as given) relative to that root, which is
+    /// what the configuration's path regexes are written against.
+    fn relative_to_root<'p>(&self, path: &'p str) -> &'p str {
+        self.args
+            .paths
+            .iter()
+            .filter_map(|root| {
+                let root = root
+                    .to_str()?
+                    .trim_start_matches("./")
+                    .trim_end_matches('/');
+                if root.is_empty() || root == "." || root == "-" {
+                    return None;
+                }
+                path.strip_prefix(root)?.strip_prefix('/')
+            })
+            .next()
+            .unwrap_or(path)
     }
 
     /// The reason of the allowlist entry that allows `finding` at `path`, if one does.

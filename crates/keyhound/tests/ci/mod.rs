@@ -700,28 +700,33 @@ fn imported_gitleaks_config_finds_what_gitleaks_finds() {
     let check = run_in(dir.path(), &["rules", "check", "local.toml"]);
     assert_eq!(code(&check), 0, "imported rules hold: {}", stderr(&check));
 
-    let out = keyhound()
-        .current_dir(&tree)
-        .args([
+    // Scanned from outside the tree: the config's path regexes still apply to paths
+    // relative to the scanned root.
+    let out = run_in(
+        dir.path(),
+        &[
             "scan",
-            ".",
+            "tree",
             "--no-builtin-rules",
             "--rules",
-            "../local.toml",
+            "local.toml",
             "--config",
-            "../keyhound.toml",
+            "keyhound.toml",
             "-f",
             "json",
             "--show-secrets",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let mut ours: Found = Vec::new();
     for f in json(&out)["findings"].as_array().unwrap() {
         for o in f["occurrences"].as_array().unwrap() {
             ours.push((
-                o["path"].as_str().unwrap().to_string(),
+                o["path"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("tree/")
+                    .to_string(),
                 o["line"].as_u64().unwrap(),
                 f["rule_id"]
                     .as_str()
