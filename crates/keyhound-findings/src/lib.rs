@@ -24,6 +24,12 @@ pub use redact::redact;
 /// and keyed, so a fingerprint is no plain hash of a secret.
 const FINGERPRINT_KEY: [u8; 32] = *b"keyhound.fingerprint.v1.00000000";
 
+/// The version of the fingerprint scheme: the hash (keyed BLAKE3), its key, its input
+/// (rule id, a NUL byte, the secret) and its length (32 hex digits). Fingerprints are a contract:
+/// baselines record this version, and any change to the scheme must change it, so a baseline
+/// made under another scheme is detected and explained instead of every finding turning new.
+pub const FINGERPRINT_SCHEME: &str = "keyhound.fingerprint.v1";
+
 /// The stable identity of a (rule, secret) pair: 32 hex digits.
 pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
     let mut hasher = blake3::Hasher::new_keyed(&FINGERPRINT_KEY);
@@ -107,6 +113,9 @@ pub struct Occurrence {
     /// For git history: the commit that first put the secret at this path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<Commit>,
+    /// For git history: HEAD holds the secret here (at this path, in this very place).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_head: bool,
 }
 
 /// One secret value found by one rule, with all its occurrences.
@@ -245,6 +254,25 @@ mod tests {
         assert_ne!(a, fingerprint("github.oauth", b"ghp_a"));
         // The separator keeps (id, secret) pairs from colliding by concatenation.
         assert_ne!(fingerprint("ab", b"c"), fingerprint("a", b"bc"));
+    }
+
+    /// Fingerprints are a contract with every baseline and code-scanning alert in use: these
+    /// values may only change together with [`FINGERPRINT_SCHEME`].
+    #[test]
+    fn fingerprint_values_are_pinned() {
+        assert_eq!(FINGERPRINT_SCHEME, "keyhound.fingerprint.v1");
+        assert_eq!(
+            fingerprint(
+                "github.pat.classic",
+                b"ghp_000000000000000000000000000000000000"
+            ),
+            "2b96810f0b436677f5eb93cf1c1269c6"
+        );
+        assert_eq!(
+            fingerprint("aws.access-key-id", b"AKIA0000000000000000"),
+            "de0278ba2ce13ade9a4063fcd4e08b21"
+        );
+        assert_eq!(fingerprint("x.y", b""), "f21bdd5cb77b61a23e70c439a1765fcb");
     }
 
     #[test]

@@ -8,21 +8,43 @@ use serde::Serialize;
 use crate::{Finding, Status};
 
 /// What NHI mapping needs beyond the finding itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NhiContext {
+#[derive(Clone, Copy)]
+pub struct NhiContext<'a> {
     /// "Now" for the history: the newest commit date of the scanned refs, or `--as-of`
     /// (seconds since the epoch); `None` without history.
     pub as_of: Option<i64>,
     /// NHI1: an author with no commit in this many days before `as_of` has left.
     pub offboarding_days: u32,
+    /// The user's own environment path patterns (NHI8), asked before [`environment_of`].
+    pub environments: Option<&'a (dyn Fn(&str) -> Option<Environment> + Sync)>,
 }
 
-impl Default for NhiContext {
+impl Default for NhiContext<'_> {
     fn default() -> Self {
         Self {
             as_of: None,
             offboarding_days: 180,
+            environments: None,
         }
+    }
+}
+
+impl std::fmt::Debug for NhiContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NhiContext")
+            .field("as_of", &self.as_of)
+            .field("offboarding_days", &self.offboarding_days)
+            .field("environments", &self.environments.is_some())
+            .finish()
+    }
+}
+
+impl NhiContext<'_> {
+    /// The environment of `path`: by the user's patterns, else by its words.
+    pub fn environment(&self, path: &str) -> Option<Environment> {
+        self.environments
+            .and_then(|patterns| patterns(path))
+            .or_else(|| environment_of(path))
     }
 }
 
@@ -221,12 +243,14 @@ pub fn map_nhi(rule: &Rule, finding: &Finding, context: &NhiContext) -> Vec<NhiR
         }
     }
 
-    let environments: BTreeSet<Environment> =
-        paths.iter().filter_map(|p| environment_of(p)).collect();
+    let environments: BTreeSet<Environment> = paths
+        .iter()
+        .filter_map(|p| context.environment(p))
+        .collect();
     let live_in_test = finding.secret.contains("_live_")
         && paths.iter().any(|p| {
             matches!(
-                environment_of(p),
+                context.environment(p),
                 Some(Environment::Test | Environment::Development)
             )
         });
@@ -334,6 +358,7 @@ negative_examples = ["acme_"]
                         after: String::new(),
                     },
                     commit: None,
+                    at_head: false,
                 })
                 .collect(),
             nhi: Vec::new(),
@@ -443,6 +468,7 @@ negative_examples = ["acme_"]
         let context = NhiContext {
             as_of: Some(1_000 * day),
             offboarding_days: 180,
+            environments: None,
         };
         let mut f = finding("acme_x", &["src/app.py"]);
         f.owner.introduced_by = Some("Ann <ann@example.org>".into());
@@ -474,5 +500,28 @@ negative_examples = ["acme_"]
         let risks = map_nhi(&r, &f, &NhiContext::default());
         let nhi7 = risks.iter().find(|r| r.id == "NHI7").expect("NHI7");
         assert!(nhi7.reason.contains("45 days"), "{}", nhi7.reason);
+    }
+
+    #[test]
+    fn user_environment_patterns_come_before_path_words() {
+        let r = rule("api-key", "scoped", "expiring");
+        let f = finding("acme_x", &["ops/blue/app.env", "ops/green/app.env"]);
+        assert!(!ids(&map_nhi(&r, &f, &NhiContext::default())).contains(&"NHI8"));
+        let patterns = |path: &str| match path.split('/').nth(1) {
+            Some("blue") => Some(Environment::Production),
+            Some("green") => Some(Environment::Staging),
+            _ => None,
+        };
+        let context = NhiContext {
+            environments: Some(&patterns),
+            ..NhiContext::default()
+        };
+        let risks = map_nhi(&r, &f, &context);
+        let nhi8 = risks.iter().find(|r| r.id == "NHI8").expect("NHI8");
+        assert!(
+            nhi8.reason.contains("production, staging"),
+            "{}",
+            nhi8.reason
+        );
     }
 }

@@ -69,6 +69,8 @@ struct JsonOccurrence<'a> {
     decoded: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a Commit>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    at_head: bool,
 }
 
 impl<'a> From<&'a Occurrence> for JsonOccurrence<'a> {
@@ -81,6 +83,7 @@ impl<'a> From<&'a Occurrence> for JsonOccurrence<'a> {
             end_column: o.end_column,
             decoded: o.decoded,
             commit: o.commit.as_ref(),
+            at_head: o.at_head,
         }
     }
 }

@@ -101,6 +101,61 @@ pub struct ScanSummary {
     pub duration: Duration,
 }
 
+/// A result's state relative to a baseline (SARIF `baselineState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineState {
+    /// Not in the baseline.
+    New,
+    /// In the baseline.
+    Unchanged,
+}
+
+/// Where a suppression of a finding is kept (SARIF `suppression.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressionKind {
+    /// In the scanned file: a `keyhound:allow` comment on the secret's line.
+    InSource,
+    /// Outside it: the configuration's allowlist.
+    External,
+}
+
+/// A finding kept out of the report's findings, and why; SARIF lists it as a suppressed result.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    /// The finding (its occurrences: the ones allowed).
+    pub finding: Finding,
+    /// Where the suppression is kept.
+    pub kind: SuppressionKind,
+    /// Why, as written by whoever allowed it (may be empty for a bare inline allow).
+    pub justification: String,
+}
+
+/// The repository a SARIF run describes (`versionControlProvenance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionControl {
+    /// The repository's URL (from its remote), without credentials.
+    pub repository_uri: String,
+    /// The commit checked out (HEAD), hex.
+    pub revision_id: Option<String>,
+    /// The branch checked out, short name.
+    pub branch: Option<String>,
+}
+
+/// Run-level facts for SARIF that the findings do not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SarifRun {
+    /// The absolute directory that `%SRCROOT%` stands for (the repository root): result URIs
+    /// are made relative to it whatever path the scan was given, and it is written to
+    /// `originalUriBaseIds`. `None`: paths stay as the scan reports them.
+    pub src_root: Option<std::path::PathBuf>,
+    /// The absolute directory the findings' relative paths are relative to (where the scan ran).
+    pub base_dir: Option<std::path::PathBuf>,
+    /// The repository scanned.
+    pub version_control: Option<VersionControl>,
+    /// `automationDetails.id`: the category of this analysis.
+    pub category: Option<String>,
+}
+
 /// Everything a writer needs: the findings, their rules, the summary and the options.
 pub struct Report<'a> {
     /// The findings, in the order to report them (each with at least one occurrence).
@@ -113,6 +168,13 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// The version of keyhound that made the report.
     pub tool_version: &'a str,
+    /// With a baseline: each finding's state against it (SARIF `baselineState`).
+    pub baseline_state: Option<&'a dyn Fn(&Finding) -> BaselineState>,
+    /// Findings allowed rather than reported, listed by SARIF as suppressed results; empty
+    /// unless asked for.
+    pub suppressed: &'a [Suppressed],
+    /// Run-level SARIF facts.
+    pub sarif: SarifRun,
 }
 
 impl Report<'_> {
@@ -130,6 +192,9 @@ impl fmt::Debug for Report<'_> {
             .field("summary", &self.summary)
             .field("show_secrets", &self.show_secrets)
             .field("tool_version", &self.tool_version)
+            .field("baseline", &self.baseline_state.is_some())
+            .field("suppressed", &self.suppressed.len())
+            .field("sarif", &self.sarif)
             .finish_non_exhaustive()
     }
 }
@@ -174,7 +239,13 @@ pub fn write(
     out: &mut dyn Write,
     color: bool,
 ) -> Result<(), ReportError> {
-    if let Some(f) = report.findings.iter().find(|f| f.occurrences.is_empty()) {
+    let suppressed = report.suppressed.iter().map(|s| &s.finding);
+    if let Some(f) = report
+        .findings
+        .iter()
+        .chain(suppressed)
+        .find(|f| f.occurrences.is_empty())
+    {
         return Err(ReportError::EmptyFinding {
             rule_id: f.rule_id.clone(),
             fingerprint: f.fingerprint.clone(),

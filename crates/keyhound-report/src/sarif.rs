@@ -1,13 +1,22 @@
 //! The SARIF 2.1.0 format, built with `serde-sarif`'s types.
 //!
 //! One run; `tool.driver.rules` holds one reporting descriptor per rule that has findings
-//! (sorted by id), and `results` one result per occurrence, in the order of the findings.
+//! (sorted by id), and `results` one result per occurrence, in the order of the findings; for
+//! secrets found in git history, the occurrences HEAD still holds (their current location), or
+//! else the one where the secret was introduced.
 //! GitHub code scanning's requirements are met: relative `uri` under `%SRCROOT%`, full regions,
 //! `security-severity`, `partialFingerprints` from the finding's keyed hash.
+//!
+//! With [`SarifRun`] facts: URIs relative to the repository root whatever path the scan was
+//! given (`%SRCROOT%` in `originalUriBaseIds`), `versionControlProvenance`,
+//! `automationDetails.id`; with a baseline, each result's `baselineState`; allowed findings, when
+//! asked for, as results with `suppressions`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::{Component, Path, PathBuf};
 
 use keyhound_findings::{Finding, Occurrence, redact};
 use keyhound_rules::{Confidence, Rule, Severity};
@@ -15,11 +24,12 @@ use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result,
-    ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+    VersionControlDetails,
 };
 
 use crate::text::{kind_noun, pascal_case, rule_nhi};
-use crate::{Report, ReportError};
+use crate::{BaselineState, Report, ReportError, SarifRun, SuppressionKind};
 
 /// The `$schema` of the log.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -94,8 +104,11 @@ pub(crate) fn write(
 
 fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
     // The rules with findings, by id; a result's ruleIndex is the rule's place here.
+    let reported = report.findings.iter().map(|f| (f, None));
+    let suppressed = report.suppressed.iter().map(|s| (&s.finding, Some(s)));
+    let all: Vec<_> = reported.chain(suppressed).collect();
     let mut rules: BTreeMap<&str, &Rule> = BTreeMap::new();
-    for finding in report.findings {
+    for (finding, _) in &all {
         let rule = report.rule_of(finding);
         rules.insert(&rule.id, rule);
     }
@@ -103,16 +116,30 @@ fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
         rules.keys().enumerate().map(|(i, id)| (*id, i)).collect();
 
     let mut results = Vec::new();
-    for finding in report.findings {
+    for (finding, suppression) in all {
         let rule = report.rule_of(finding);
         let rule_index = index_of.get(rule.id.as_str()).copied().unwrap_or_default();
+        let baseline_state = report.baseline_state.map(|state| match state(finding) {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        });
         let mut rank_in_path: BTreeMap<&str, usize> = BTreeMap::new();
-        for occurrence in &finding.occurrences {
+        for occurrence in located(finding) {
             let rank = rank_in_path.entry(occurrence.path.as_str()).or_default();
             *rank += 1;
-            results.push(result(
-                report, finding, rule, rule_index, occurrence, *rank,
-            )?);
+            let mut result = result(report, finding, rule, rule_index, occurrence, *rank)?;
+            result.baseline_state = baseline_state.map(|s| json!(s));
+            if let Some(s) = suppression {
+                let kind = match s.kind {
+                    SuppressionKind::InSource => "inSource",
+                    SuppressionKind::External => "external",
+                };
+                let mut suppression = Suppression::builder().kind(json!(kind)).build();
+                suppression.justification =
+                    (!s.justification.is_empty()).then(|| s.justification.clone());
+                result.suppressions = Some(vec![suppression]);
+            }
+            results.push(result);
         }
     }
 
@@ -142,17 +169,63 @@ fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
         );
     }
 
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
         .results(results)
         .column_kind(json!("unicodeCodePoints"))
         .build();
+    let facts = &report.sarif;
+    if let Some(root) = &facts.src_root {
+        let mut uri = file_uri(&root.to_string_lossy());
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        run.original_uri_base_ids = Some(BTreeMap::from([(
+            SRCROOT.to_string(),
+            ArtifactLocation::builder().uri(uri).build(),
+        )]));
+    }
+    if let Some(vc) = &facts.version_control {
+        let mut details = VersionControlDetails::builder()
+            .repository_uri(vc.repository_uri.as_str())
+            .build();
+        details.revision_id.clone_from(&vc.revision_id);
+        details.branch.clone_from(&vc.branch);
+        if facts.src_root.is_some() {
+            details.mapped_to = Some(ArtifactLocation::builder().uri_base_id(SRCROOT).build());
+        }
+        run.version_control_provenance = Some(vec![details]);
+    }
+    if let Some(category) = &facts.category {
+        let mut automation = RunAutomationDetails::builder().build();
+        automation.id = Some(category.clone());
+        run.automation_details = Some(automation);
+    }
     Ok(Sarif::builder()
         .schema(SCHEMA_URI)
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build())
+}
+
+/// The occurrences of `finding` that code scanning should show: for a secret found in git
+/// history, where it is at HEAD if HEAD still holds it (the files' current location), else
+/// where it was introduced (the earliest introducing commit); every occurrence otherwise.
+fn located(finding: &Finding) -> Vec<&Occurrence> {
+    let occurrences = &finding.occurrences;
+    if occurrences.iter().any(|o| o.commit.is_none()) {
+        return occurrences.iter().collect();
+    }
+    let at_head: Vec<&Occurrence> = occurrences.iter().filter(|o| o.at_head).collect();
+    if !at_head.is_empty() {
+        return at_head;
+    }
+    occurrences
+        .iter()
+        .min_by_key(|o| o.commit.as_ref().map(|c| c.date))
+        .into_iter()
+        .collect()
 }
 
 /// The reporting descriptor of a rule.
@@ -299,7 +372,7 @@ fn result(
         .end_line(int(occurrence.end_line.max(occurrence.line).max(1)))
         .end_column(int(occurrence.end_column.max(1)))
         .build();
-    let artifact = artifact_location(&occurrence.path);
+    let artifact = artifact_location(&rebase(&report.sarif, &occurrence.path));
     let location_fingerprint = format!(
         "{}#{rank_in_path}",
         artifact.uri.as_deref().unwrap_or_default()
@@ -350,6 +423,54 @@ fn result(
         ]))
         .properties(properties)
         .build())
+}
+
+/// `path` (as the scanner reports it) made relative to `run.src_root` when both roots are
+/// known: a path under the source root becomes relative to it, one outside it absolute.
+fn rebase<'p>(run: &SarifRun, path: &'p str) -> Cow<'p, str> {
+    let (Some(root), Some(base)) = (&run.src_root, &run.base_dir) else {
+        return Cow::Borrowed(path);
+    };
+    if path == "-" {
+        return Cow::Borrowed(path);
+    }
+    let absolute = normalize(&base.join(path));
+    match absolute.strip_prefix(normalize(root)) {
+        Ok(relative) => {
+            let parts: Vec<_> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            Cow::Owned(parts.join("/"))
+        }
+        Err(_) => Cow::Owned(absolute.to_string_lossy().into_owned()),
+    }
+}
+
+/// `path` with `.` and `..` resolved lexically (no file system access: history paths need not
+/// exist on disk).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The `file://` URI of an absolute path.
+fn file_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    if path.starts_with('/') {
+        format!("file://{}", percent_encode(&path))
+    } else {
+        format!("file:///{}", percent_encode(&path).replacen("%3A", ":", 1))
+    }
 }
 
 /// The artifact location of a path as the scanner reports it: relative paths become
@@ -428,6 +549,23 @@ mod tests {
             uri("ünï/€.env"),
             (Some("%C3%BCn%C3%AF/%E2%82%AC.env".into()), srcroot)
         );
+    }
+
+    #[test]
+    fn paths_are_rebased_on_the_source_root() {
+        let run = SarifRun {
+            src_root: Some("/work/repo".into()),
+            base_dir: Some("/work/repo/sub".into()),
+            ..SarifRun::default()
+        };
+        assert_eq!(rebase(&run, "a/b.env"), "sub/a/b.env");
+        assert_eq!(rebase(&run, "./a/../c.env"), "sub/c.env");
+        assert_eq!(rebase(&run, "../top.env"), "top.env");
+        assert_eq!(rebase(&run, "../../elsewhere/x"), "/work/elsewhere/x");
+        assert_eq!(rebase(&run, "/work/repo/abs.env"), "abs.env");
+        assert_eq!(rebase(&run, "-"), "-");
+        assert_eq!(rebase(&SarifRun::default(), "../x"), "../x");
+        assert_eq!(file_uri("/work/a b"), "file:///work/a%20b");
     }
 
     #[test]

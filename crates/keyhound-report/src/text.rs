@@ -244,6 +244,7 @@ negative_examples = ["acme_"]
                                         after: String::new(),
                                     },
                                     commit: None,
+                                    at_head: false,
                                 }],
                                 nhi: Vec::new(),
                                 lifecycle: Default::default(),

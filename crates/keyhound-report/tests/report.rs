@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use keyhound_findings::{Finding, redact};
-use keyhound_report::{Format, Report, ReportError, ScanSummary};
+use keyhound_report::{Format, Report, ReportError, SarifRun, ScanSummary};
 use serde_json::Value;
 
 const ALL_FORMATS: [Format; 4] = Format::ALL;
@@ -606,6 +606,9 @@ fn a_finding_without_occurrences_is_an_error_not_a_panic() {
         summary: &fixture.summary,
         show_secrets: false,
         tool_version: "0.1.0",
+        baseline_state: None,
+        suppressed: &[],
+        sarif: SarifRun::default(),
     };
     for format in ALL_FORMATS {
         let mut out = Vec::new();
@@ -639,6 +642,9 @@ fn write_errors_keep_the_io_error_as_source() {
         summary: &fixture.summary,
         show_secrets: false,
         tool_version: "0.1.0",
+        baseline_state: None,
+        suppressed: &[],
+        sarif: SarifRun::default(),
     };
     for format in ALL_FORMATS {
         let err = keyhound_report::write(format, &report, &mut BrokenPipe, false)
@@ -662,4 +668,158 @@ fn format_names() {
         err.to_string().contains("`xml`") && err.to_string().contains("jsonl"),
         "{err}"
     );
+}
+
+#[test]
+fn sarif_for_code_scanning_carries_roots_provenance_category_baseline_and_suppressions() {
+    use keyhound_report::{BaselineState, Suppressed, SuppressionKind, VersionControl};
+    let fixture = fixture();
+    let (known, new) = fixture.findings.split_at(1);
+    let known_fingerprint = known[0].fingerprint.clone();
+    let state = |f: &keyhound_findings::Finding| {
+        if f.fingerprint == known_fingerprint {
+            BaselineState::Unchanged
+        } else {
+            BaselineState::New
+        }
+    };
+    let suppressed = [Suppressed {
+        finding: new[0].clone(),
+        kind: SuppressionKind::InSource,
+        justification: "test vector".into(),
+    }];
+    let rule_of = |i: usize| &fixture.rules[i];
+    let report = Report {
+        findings: &fixture.findings,
+        rule: &rule_of,
+        summary: &fixture.summary,
+        show_secrets: false,
+        tool_version: "0.1.0",
+        baseline_state: Some(&state),
+        suppressed: &suppressed,
+        sarif: SarifRun {
+            // The scan ran in a subdirectory of the repository: URIs must still be
+            // relative to the repository root.
+            src_root: Some("/work/repo".into()),
+            base_dir: Some("/work/repo/services".into()),
+            version_control: Some(VersionControl {
+                repository_uri: "https://git.example.invalid/acme/ledger".into(),
+                revision_id: Some("0123456789abcdef0123456789abcdef01234567".into()),
+                branch: Some("main".into()),
+            }),
+            category: Some("secrets/history".into()),
+        },
+    };
+    let mut out = Vec::new();
+    keyhound_report::write(Format::Sarif, &report, &mut out, false).expect("written");
+    let text = String::from_utf8(out).expect("UTF-8");
+    assert_valid_sarif(&text);
+    let sarif = parse(&text);
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+        "file:///work/repo/"
+    );
+    assert_eq!(run["automationDetails"]["id"], "secrets/history");
+    let vcs = &run["versionControlProvenance"][0];
+    assert_eq!(
+        vcs["repositoryUri"],
+        "https://git.example.invalid/acme/ledger"
+    );
+    assert_eq!(vcs["branch"], "main");
+    assert_eq!(vcs["mappedTo"]["uriBaseId"], "%SRCROOT%");
+    let results = run["results"].as_array().expect("results");
+    let relative: Vec<&Value> = results
+        .iter()
+        .map(|r| &r["locations"][0]["physicalLocation"]["artifactLocation"])
+        .filter(|a| a["uriBaseId"] == "%SRCROOT%")
+        .collect();
+    assert!(!relative.is_empty());
+    assert!(
+        relative
+            .iter()
+            .all(|a| a["uri"].as_str().expect("uri").starts_with("services/")),
+        "{relative:?}"
+    );
+    let states: Vec<&str> = results
+        .iter()
+        .map(|r| {
+            r["baselineState"]
+                .as_str()
+                .expect("every result has a state")
+        })
+        .collect();
+    assert!(
+        states.contains(&"unchanged") && states.contains(&"new"),
+        "{states:?}"
+    );
+    let suppressed: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), new[0].occurrences.len());
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "inSource");
+    assert_eq!(
+        suppressed[0]["suppressions"][0]["justification"],
+        "test vector"
+    );
+    for secret in &fixture.secrets {
+        assert!(!text.contains(secret.as_str()), "SARIF leaks {secret}");
+    }
+}
+
+#[test]
+fn sarif_places_history_results_at_head_or_where_the_secret_entered() {
+    use keyhound_findings::Commit;
+    let fixture = fixture();
+    let mut finding = fixture.findings[0].clone();
+    let base = finding.occurrences[0].clone();
+    let at = |path: &str, date: i64, present_at_head: bool| {
+        let mut o = base.clone();
+        o.path = path.to_string();
+        o.commit = Some(Commit {
+            id: format!("{date:040}"),
+            author: "Dana <dana@ledger.invalid>".into(),
+            date,
+            summary: "change".into(),
+        });
+        o.at_head = present_at_head;
+        o
+    };
+    let results_of = |finding: &keyhound_findings::Finding| {
+        let text = render_findings(
+            &fixture.rules,
+            std::slice::from_ref(finding),
+            &ScanSummary::default(),
+            Format::Sarif,
+            false,
+            false,
+        );
+        assert_valid_sarif(&text);
+        parse(&text)["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .expect("uri")
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Still at HEAD (in its latest version): only the current location.
+    finding.occurrences = vec![
+        at("old/name.env", 100, false),
+        at("app.env", 200, false),
+        at("app.env", 300, true),
+    ];
+    assert_eq!(results_of(&finding), ["app.env"]);
+    // Gone from HEAD: where it was introduced.
+    finding.occurrences = vec![at("b.env", 300, false), at("a.env", 100, false)];
+    assert_eq!(results_of(&finding), ["a.env"]);
+    // Files, not history: every occurrence.
+    finding.occurrences = vec![base.clone(), base.clone()];
+    finding.occurrences[1].path = "other.env".into();
+    assert_eq!(results_of(&finding).len(), 2);
 }

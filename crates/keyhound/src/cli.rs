@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use keyhound_rules::Severity;
 
 /// Find exposed secrets (API keys, tokens, private keys, passwords) in files.
 ///
@@ -31,6 +32,47 @@ pub enum Command {
         /// What to do with the hook.
         #[command(subcommand)]
         command: HookCommand,
+    },
+    /// Record today's findings as known, so `scan --baseline` fails only on new ones.
+    Baseline {
+        /// What to do with baselines.
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// Write or check a `.keyhound.toml` configuration file.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `keyhound baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan like `keyhound scan` (same options) and write the findings' fingerprints, rule
+    /// ids and first paths (never the secrets) to the file given with `-o`.
+    Create(Box<ScanArgs>),
+}
+
+/// `keyhound config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented starting `.keyhound.toml`.
+    Init {
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE", default_value = ".keyhound.toml")]
+        output: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a configuration file and print what it sets. Without FILE, the one `scan`
+    /// would use for the current directory.
+    Check {
+        /// The file to check.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
     },
 }
 
@@ -71,7 +113,7 @@ pub enum FormatArg {
 }
 
 /// Options shared by commands that load rules.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RuleArgs {
     /// Add the rules of this TOML file (repeatable).
     #[arg(long = "rules", value_name = "FILE")]
@@ -82,7 +124,7 @@ pub struct RuleArgs {
 }
 
 /// `keyhound scan`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan; `-` reads stdin. Defaults to the current directory.
     #[arg(value_name = "PATH")]
@@ -139,8 +181,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<i64>,
     /// NHI1: an author with no commit in this many days before the newest commit has left
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
-    pub offboarding_days: u32,
+    /// (default: the config file's `nhi.offboarding_days`, else 180)
+    #[arg(long, value_name = "DAYS")]
+    pub offboarding_days: Option<u32>,
 
     /// Do not decode and rescan base64 runs.
     #[arg(long)]
@@ -151,6 +194,36 @@ pub struct ScanArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Read this configuration file instead of looking for `.keyhound.toml` at the scanned
+    /// root and at the repository's root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Report (and fail on) only findings that are not in this baseline (made by `keyhound
+    /// baseline create`); overrides the configuration's `baseline`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With a baseline, report the known findings too (SARIF `baselineState: unchanged`;
+    /// new ones are `new`); only new ones make the exit code 1.
+    #[arg(long)]
+    pub baseline_include_known: bool,
+    /// Exit 1 only for findings of this severity or above (low, medium, high, critical);
+    /// overrides the configuration's `fail_on`. Every finding is still reported.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// List on stderr what `keyhound:allow` comments and the configuration's allowlist kept
+    /// out of the report, and why (SARIF: as suppressed results).
+    #[arg(long)]
+    pub report_allowed: bool,
+    /// SARIF `automationDetails.id`: the category that keeps this analysis apart from others
+    /// of the same tool in code scanning (e.g. `secrets/history`).
+    #[arg(long, value_name = "CATEGORY")]
+    pub sarif_category: Option<String>,
+    /// Set by `keyhound baseline create`: write a baseline to `--output` instead of a report.
+    #[arg(skip)]
+    pub create_baseline: bool,
 }
 
 /// `keyhound rules ...`.
@@ -173,6 +246,34 @@ pub enum RulesCommand {
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Convert a gitleaks configuration's custom rules and allowlists into a keyhound rules
+    /// file (use it with `--rules` or the configuration's `rules`), naming on stderr each
+    /// construct that cannot be carried over.
+    ImportGitleaks {
+        /// The gitleaks configuration (`.gitleaks.toml`).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to write the keyhound rules.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Where to write the allowlists and rule path limits, as `.keyhound.toml` keys
+        /// (default: print them on stdout, to paste into the configuration).
+        #[arg(long, value_name = "FILE")]
+        config_out: Option<PathBuf>,
+    },
+}
+
+/// Parses a severity name: low, medium, high, critical.
+pub fn parse_severity(text: &str) -> Result<Severity, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "low" => Ok(Severity::Low),
+        "medium" => Ok(Severity::Medium),
+        "high" => Ok(Severity::High),
+        "critical" => Ok(Severity::Critical),
+        _ => Err(format!(
+            "`{text}` is not a severity (low, medium, high, critical)"
+        )),
+    }
 }
 
 /// Parses `YYYY-MM-DD` as the end of that day, UTC, in seconds since the Unix epoch.

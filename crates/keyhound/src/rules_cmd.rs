@@ -51,6 +51,11 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
             };
             check(&set)
         }
+        RulesCommand::ImportGitleaks {
+            file,
+            output,
+            config_out,
+        } => crate::gitleaks_import::run(file, output, config_out.as_deref()),
     }
 }
 

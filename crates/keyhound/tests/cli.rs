@@ -1562,3 +1562,7 @@ fn hook_install_follows_core_hooks_path_and_linked_worktrees() {
     let script = std::fs::read_to_string(&hook).expect("hook written under core.hooksPath");
     assert!(script.contains("keyhound scan --staged"), "{script}");
 }
+
+/// Baselines, the configuration file, inline allows, code-scanning SARIF, gitleaks import and
+/// the CI recipes.
+mod ci;

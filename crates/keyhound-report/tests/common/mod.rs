@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use keyhound_findings::{Finding, FindingSet, Occurrence, Snippet};
-use keyhound_report::{Format, Report, ScanSummary};
+use keyhound_report::{Format, Report, SarifRun, ScanSummary};
 use keyhound_rules::{Rule, RuleSet};
 
 /// The test rules: one per kind of NHI mapping, and one that never finds anything.
@@ -163,6 +163,7 @@ pub fn occurrence(path: &str, text: &str, needle: &str, decoded: bool) -> Occurr
         decoded,
         snippet: Snippet::from_haystack(text.as_bytes(), offset..offset + needle.len()),
         commit: None,
+        at_head: false,
     }
 }
 
@@ -292,6 +293,9 @@ pub fn render_findings(
         summary,
         show_secrets,
         tool_version: "0.1.0",
+        baseline_state: None,
+        suppressed: &[],
+        sarif: SarifRun::default(),
     };
     let mut out = Vec::new();
     keyhound_report::write(format, &report, &mut out, color)

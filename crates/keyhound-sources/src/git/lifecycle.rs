@@ -91,6 +91,8 @@ pub struct SecretTrace {
     pub removed_in: Option<usize>,
     /// Whether HEAD's tree holds it.
     pub present_at_head: bool,
+    /// Where HEAD's tree holds it: each path with the blob there, sorted by path.
+    pub at_head: Vec<(String, ObjectId)>,
     /// The refs (full names) whose tip's tree holds it.
     pub refs: Vec<String>,
     /// Removed, and a path of it later holds a different secret of the same rule.
@@ -335,6 +337,17 @@ impl GitRepository {
             secret.first_seen = Some(referenced.index(first_seen));
             secret.last_seen = last[s].map(|n| referenced.index(n));
             secret.present_at_head = head.is_some_and(|h| holds(h, key));
+            if let Some(h) = head {
+                secret.at_head = held_by[h]
+                    .iter()
+                    .filter(|&&pair| secrets_of_pair(pair).contains(&key))
+                    .map(|&pair| {
+                        let (blob, path) = &pairs[pair as usize];
+                        (path.to_str_lossy().into_owned(), traced[*blob as usize])
+                    })
+                    .collect();
+                secret.at_head.sort();
+            }
             secret.refs = tips_walked
                 .iter()
                 .filter(|&&(_, n)| holds(n, key))

@@ -143,6 +143,35 @@ pub(crate) fn scan_history(
             let mut occurrence = pending.occurrence.clone();
             occurrence.path = placed(&introduction.path);
             occurrence.commit = Some(commit(&trace.commits[introduction.commit]));
+            occurrence.at_head = secret
+                .at_head
+                .iter()
+                .any(|(path, held)| *held == blob && *path == introduction.path);
+            placed_matches.push(Pending {
+                occurrence,
+                secret: pending.secret.clone(),
+                ..*pending
+            });
+            reported[key] = true;
+        }
+        // Where HEAD holds it in another version of the file: its place there too.
+        for (path, _) in secret.at_head.iter().filter(|(path, held)| {
+            *held == blob
+                && !secret
+                    .paths
+                    .iter()
+                    .any(|p| p.blob == blob && p.path == *path)
+        }) {
+            if excludes.matches_relative(path) {
+                continue;
+            }
+            let Some(introduction) = secret.paths.iter().find(|p| p.path == *path) else {
+                continue;
+            };
+            let mut occurrence = pending.occurrence.clone();
+            occurrence.path = placed(path);
+            occurrence.commit = Some(commit(&trace.commits[introduction.commit]));
+            occurrence.at_head = true;
             placed_matches.push(Pending {
                 occurrence,
                 secret: pending.secret.clone(),

@@ -21,14 +21,17 @@ use keyhound_sources::git::GitRepository;
 use keyhound_sources::{Excludes, FileEvent, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
-use crate::rules_cmd::load_rules;
 use progress::Progress;
 use sink::{Matches, Pending, Scanner, Sink};
 
 /// Runs `keyhound scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let rules = load_rules(&args.rules)?;
+    // The config file, baseline and allowlists (crate::triage); `args` gains the config's
+    // excludes and rule files.
+    let policy = crate::triage::Policy::load(args)?;
+    let args = &policy.args;
+    let rules = policy.rules()?;
     let engine = Engine::new(
         &rules,
         EngineOptions {
@@ -154,11 +157,23 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             });
         }
     }
+    let environments = |path: &str| {
+        policy
+            .config
+            .nhi
+            .environment_of(policy.relative_to_root(path))
+    };
     let context = NhiContext {
         as_of: args.as_of.or(newest_date),
-        offboarding_days: args.offboarding_days,
+        offboarding_days: args
+            .offboarding_days
+            .unwrap_or(policy.config.nhi.offboarding_days),
+        environments: Some(&environments),
     };
     let findings = set.finish(|i| engine.rule(i), &context);
+    // Inline allows, the allowlist, the baseline and fail_on (crate::triage).
+    let triage = policy.triage(findings, |i| engine.rule(i), &context);
+    let findings = &triage.findings;
     let tally = sink.into_tally();
     let summary = ScanSummary {
         files_scanned: tally.files_scanned,
@@ -168,12 +183,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         duration: start.elapsed(),
     };
     let rule_of = |i: usize| engine.rule(i);
+    let baseline_state = |f: &keyhound_findings::Finding| triage.baseline_state(f);
     let report = Report {
-        findings: &findings,
+        findings,
         rule: &rule_of,
         summary: &summary,
         show_secrets: args.show_secrets,
         tool_version: env!("CARGO_PKG_VERSION"),
+        baseline_state: policy.uses_baseline().then_some(&baseline_state),
+        suppressed: policy.reported_suppressions(&triage),
+        sarif: policy.sarif_run(),
     };
     let format = match args.format {
         FormatArg::Human => Format::Human,
@@ -181,23 +200,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Sarif => Format::Sarif,
     };
-    write_report(format, &report, args.output.as_deref(), args.color)?;
-    if args.staged && !findings.is_empty() {
+    if !args.create_baseline {
+        write_report(format, &report, args.output.as_deref(), args.color)?;
+    }
+    if args.staged && triage.fails() {
         eprintln!(
             "keyhound: commit blocked: {} secret(s) in staged files (listed above).\n\
              Remove them from the files (and rotate any that were real), then `git add` again.\n\
-             A false positive: add the comment `keyhound:allow` on its line, then `git add` again.",
+             A false positive: add the comment `keyhound:allow` (or `keyhound:allow:RULE_ID reason`)\n\
+             on its line, then `git add` again.",
             findings.len()
         );
     }
-
-    Ok(if !findings.is_empty() {
-        ExitCode::from(1)
-    } else if !tally.errors.is_empty() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    policy.finish(&triage, &tally.errors)
 }
 
 /// The CODEOWNERS file of a scanned directory (or of the repository holding it).

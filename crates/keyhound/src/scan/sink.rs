@@ -13,9 +13,6 @@ use keyhound_sources::{BINARY_PROBE, Content};
 
 use super::progress::Progress;
 
-/// A comment on a secret's line that marks it as a known false positive (or an accepted risk).
-pub(crate) const ALLOW_MARKER: &str = "keyhound:allow";
-
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
@@ -206,11 +203,9 @@ impl Scanner<'_> {
         matches: &Matches,
     ) {
         self.sink.scanned(stats);
+        // `keyhound:allow` comments are applied to the findings (crate::triage).
         let found = found
             .into_iter()
-            .filter(|(_, snippet)| {
-                !snippet.before.contains(ALLOW_MARKER) && !snippet.after.contains(ALLOW_MARKER)
-            })
             .map(|(m, snippet)| Pending {
                 rule: m.rule,
                 secret: m.secret,
@@ -224,6 +219,7 @@ impl Scanner<'_> {
                     decoded: m.decoded,
                     snippet,
                     commit: None,
+                    at_head: false,
                 },
                 blob,
             })

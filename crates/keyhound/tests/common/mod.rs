@@ -78,6 +78,11 @@ pub fn testdata() -> std::path::PathBuf {
 /// Runs `git` (tests only: the product reads repositories with gix) in `dir` with a fixed
 /// identity and date, panicking on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_dated(dir, args, "2024-03-05T10:00:00Z")
+}
+
+/// [`git`] with the author and committer date `date`.
+pub fn git_dated(dir: &Path, args: &[&str], date: &str) -> String {
     let output = Command::new("git")
         .current_dir(dir)
         .args(args)
@@ -85,8 +90,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_EMAIL", "dana@ledger.invalid")
         .env("GIT_COMMITTER_NAME", "Dana Deploy")
         .env("GIT_COMMITTER_EMAIL", "dana@ledger.invalid")
-        .env("GIT_AUTHOR_DATE", "2024-03-05T10:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-03-05T10:00:00Z")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
@@ -109,5 +114,13 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
     write_tree(dir, files);
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// [`commit`] dated `date` (commits one second apart, as real ones are, for range walks).
+pub fn commit_dated(dir: &Path, files: &[(&str, &str)], message: &str, date: &str) -> String {
+    write_tree(dir, files);
+    git_dated(dir, &["add", "-A"], date);
+    git_dated(dir, &["commit", "-q", "-m", message], date);
     git(dir, &["rev-parse", "HEAD"])
 }
