@@ -7,6 +7,9 @@ use serde::Serialize;
 
 use crate::{Finding, Status};
 
+/// A user's mapping of paths to environments: `None` where it says nothing.
+pub type EnvironmentPatterns<'p> = dyn Fn(&str) -> Option<Environment> + Sync + 'p;
+
 /// What NHI mapping needs beyond the finding itself.
 #[derive(Clone, Copy)]
 pub struct NhiContext<'a> {
@@ -16,7 +19,7 @@ pub struct NhiContext<'a> {
     /// NHI1: an author with no commit in this many days before `as_of` has left.
     pub offboarding_days: u32,
     /// The user's own environment path patterns (NHI8), asked before [`environment_of`].
-    pub environments: Option<&'a (dyn Fn(&str) -> Option<Environment> + Sync)>,
+    pub environments: Option<&'a EnvironmentPatterns<'a>>,
 }
 
 impl Default for NhiContext<'_> {

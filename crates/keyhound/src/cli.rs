@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files and directories (or `-` for stdin) for secrets.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or check detection rules.
     Rules {
         /// What to do with the rules.
