@@ -1566,3 +1566,263 @@ fn hook_install_follows_core_hooks_path_and_linked_worktrees() {
 /// Baselines, the configuration file, inline allows, code-scanning SARIF, gitleaks import and
 /// the CI recipes.
 mod ci;
+
+#[test]
+fn history_findings_carry_their_lifecycle_owners_and_history_nhi_risks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let alice = ("Alice Admin", "alice@ledger.invalid");
+    let bob = ("Bob Builder", "bob@ledger.invalid");
+    let carol = ("Carol Contractor", "carol@ledger.invalid");
+    let (rotated, current, dropped, side) = (
+        github_pat(91),
+        github_pat(92),
+        github_pat(93),
+        github_pat(94),
+    );
+    let env = |token: &str| format!("APP=ledger\nGITHUB_TOKEN={token}\n");
+    commit_as(
+        repo,
+        &[
+            (
+                ".github/CODEOWNERS",
+                Some("* @org/everyone\n/deploy/ @org/sre\n"),
+            ),
+            ("README.md", Some("# ledger\n")),
+        ],
+        "Initial commit",
+        alice,
+        "2023-01-01T10:00:00Z",
+    );
+    let introduced = commit_as(
+        repo,
+        &[("deploy/prod/app.env", Some(&env(&rotated)))],
+        "Production settings",
+        alice,
+        "2023-01-10T10:00:00Z",
+    );
+    let copied = commit_as(
+        repo,
+        &[("deploy/staging/app.env", Some(&env(&rotated)))],
+        "Staging settings",
+        bob,
+        "2023-02-01T10:00:00Z",
+    );
+    // Rotation: the production file gets a new token, staging loses it.
+    let rotation = commit_as(
+        repo,
+        &[
+            ("deploy/prod/app.env", Some(&env(&current))),
+            ("deploy/staging/app.env", None),
+        ],
+        "Rotate the token",
+        alice,
+        "2023-03-01T10:00:00Z",
+    );
+    commit_as(
+        repo,
+        &[("notes/old.txt", Some(&format!("token {dropped}\n")))],
+        "Notes",
+        bob,
+        "2023-04-01T10:00:00Z",
+    );
+    let removal = commit_as(
+        repo,
+        &[("notes/old.txt", None)],
+        "Drop the notes",
+        bob,
+        "2023-05-01T10:00:00Z",
+    );
+    // A secret on a side branch only.
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    commit_as(
+        repo,
+        &[("feature.env", Some(&format!("GITHUB_TOKEN={side}\n")))],
+        "Feature",
+        carol,
+        "2023-05-02T10:00:00Z",
+    );
+    git(repo, &["checkout", "-q", "main"]);
+    // The newest commit: Bob, over a year later; Alice has been quiet since the rotation.
+    commit_as(
+        repo,
+        &[("README.md", Some("# ledger\n\nnow with docs\n"))],
+        "Docs",
+        bob,
+        "2024-06-01T10:00:00Z",
+    );
+
+    let out = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["findings"].as_array().expect("findings").len(), 4);
+    let day = 86_400;
+    let date_of = |rev: &str| -> i64 {
+        git(repo, &["show", "-s", "--format=%ct", rev])
+            .parse()
+            .expect("date")
+    };
+    let newest = date_of("main");
+
+    // Rotated: replaced, removed in the rotation commit, in two environments.
+    let f = finding(&report, &rotated);
+    let life = &f["lifecycle"];
+    assert_eq!(life["status"], "replaced", "{f}");
+    assert_eq!(life["first_seen"]["id"], introduced.as_str());
+    assert_eq!(
+        life["first_seen"]["author"],
+        "Alice Admin <alice@ledger.invalid>"
+    );
+    assert_eq!(life["last_seen"]["id"], copied.as_str());
+    assert_eq!(life["removed_in"]["id"], rotation.as_str());
+    assert_eq!(life["present_at_head"], false);
+    assert_eq!(life["refs"], serde_json::json!([]));
+    assert_eq!(
+        life["exposure_days"],
+        (date_of(&rotation) - date_of(&introduced)) / day
+    );
+    let paths: Vec<(&str, &str)> = f["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| {
+            (
+                o["path"].as_str().expect("path"),
+                o["commit"]["id"].as_str().expect("commit"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("deploy/prod/app.env", introduced.as_str()),
+            ("deploy/staging/app.env", copied.as_str())
+        ]
+    );
+    assert_eq!(f["owner"]["codeowners"], serde_json::json!(["@org/sre"]));
+    assert_eq!(
+        f["owner"]["introduced_by"],
+        "Alice Admin <alice@ledger.invalid>"
+    );
+    let ids = |f: &serde_json::Value| -> Vec<String> {
+        f["nhi"]
+            .as_array()
+            .expect("nhi")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    assert!(ids(f).contains(&"NHI8".to_string()), "{}", f["nhi"]);
+    assert!(ids(f).contains(&"NHI9".to_string()), "{}", f["nhi"]);
+    assert!(
+        !ids(f).contains(&"NHI1".to_string()),
+        "removed: {}",
+        f["nhi"]
+    );
+
+    // Current: active at HEAD, overdue, its introducer gone quiet (NHI1), its line blamed.
+    let f = finding(&report, &current);
+    let life = &f["lifecycle"];
+    assert_eq!(life["status"], "active");
+    assert_eq!(life["present_at_head"], true);
+    assert_eq!(
+        life["refs"],
+        serde_json::json!(["refs/heads/feature", "refs/heads/main"])
+    );
+    assert_eq!(life["removed_in"], serde_json::Value::Null);
+    assert_eq!(life["exposure_days"], (newest - date_of(&rotation)) / day);
+    assert_eq!(life["overdue"], true);
+    assert_eq!(
+        f["owner"]["last_touched_by"],
+        "Alice Admin <alice@ledger.invalid>"
+    );
+    assert_eq!(f["occurrences"][0]["at_head"], true);
+    let nhi1 = f["nhi"]
+        .as_array()
+        .expect("nhi")
+        .iter()
+        .find(|r| r["id"] == "NHI1")
+        .unwrap_or_else(|| panic!("NHI1: {}", f["nhi"]));
+    assert!(
+        nhi1["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("Alice Admin"),
+        "{nhi1}"
+    );
+
+    // Dropped: removed, not replaced, 30 days exposed.
+    let f = finding(&report, &dropped);
+    assert_eq!(f["lifecycle"]["status"], "removed");
+    assert_eq!(f["lifecycle"]["removed_in"]["id"], removal.as_str());
+    assert_eq!(f["lifecycle"]["exposure_days"], 30);
+    assert_eq!(
+        f["owner"]["codeowners"],
+        serde_json::json!(["@org/everyone"])
+    );
+
+    // Side branch only: active through the branch, not at HEAD.
+    let f = finding(&report, &side);
+    assert_eq!(f["lifecycle"]["status"], "active");
+    assert_eq!(f["lifecycle"]["present_at_head"], false);
+    assert_eq!(
+        f["lifecycle"]["refs"],
+        serde_json::json!(["refs/heads/feature"])
+    );
+    assert_eq!(
+        f["owner"]["introduced_by"],
+        "Carol Contractor <carol@ledger.invalid>"
+    );
+
+    // --as-of moves "now": a month after the rotation, nothing is overdue or offboarded yet.
+    let early = json(&run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--as-of",
+            "2023-03-31",
+            ".",
+        ],
+    ));
+    let f = finding(&early, &current);
+    assert_eq!(f["lifecycle"]["exposure_days"], 30);
+    assert_eq!(f["lifecycle"]["overdue"], false);
+    assert!(!ids(f).contains(&"NHI1".to_string()), "{}", f["nhi"]);
+
+    // The human report: status, age and owner per finding, then counts by risk and owner.
+    let human = stdout(&run_in(repo, &["scan", "-q", "--color", "never", "."]));
+    assert!(
+        human.contains("replaced in ") && human.contains("overdue for rotation"),
+        "{human}"
+    );
+    assert!(human.contains("owner        @org/sre"), "{human}");
+    assert!(
+        human.contains("by NHI risk") && human.contains("by owner"),
+        "{human}"
+    );
+
+    // A working-tree scan: the same CODEOWNERS, status active.
+    let tree = json(&run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--no-history",
+            ".",
+        ],
+    ));
+    let f = finding(&tree, &current);
+    assert_eq!(f["lifecycle"]["status"], "active");
+    assert_eq!(f["owner"]["codeowners"], serde_json::json!(["@org/sre"]));
+}

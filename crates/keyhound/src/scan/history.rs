@@ -181,6 +181,14 @@ pub(crate) fn scan_history(
         }
     }
 
+    // The line each secret stands on in each blob, for blaming its place at HEAD.
+    let mut lines: HashMap<(ObjectId, usize), usize> = HashMap::new();
+    for pending in &matches {
+        if let Some(blob) = pending.blob {
+            let key = keys[&(pending.rule, pending.secret.as_slice())] as usize;
+            lines.entry((blob, key)).or_insert(pending.occurrence.line);
+        }
+    }
     let mut owners = CodeOwnersAt::new(repo);
     let annotations = secrets
         .iter()
@@ -188,11 +196,20 @@ pub(crate) fn scan_history(
         .filter(|&(key, _)| reported[key])
         .map(|(key, &(rule, secret))| {
             let traced = &trace.secrets[key];
+            let mut owner = owner(&trace, traced, &mut owners, scanner, excludes);
+            // Who last touched its line at HEAD. A blame that fails (a shallow history, an
+            // unreadable object) leaves the field empty: the finding itself stands.
+            owner.last_touched_by = traced.at_head.iter().find_map(|(path, blob)| {
+                let line = *lines.get(&(*blob, key))?;
+                repo.last_author_of_line(path, u32::try_from(line).ok()?)
+                    .ok()
+                    .flatten()
+            });
             Annotation {
                 rule,
                 secret: secret.to_vec(),
                 lifecycle: lifecycle(&trace, traced),
-                owner: owner(&trace, traced, &mut owners, scanner, excludes),
+                owner,
             }
         })
         .collect();

@@ -83,13 +83,18 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// [`git`] with the author and committer date `date`.
 pub fn git_dated(dir: &Path, args: &[&str], date: &str) -> String {
+    git_as(dir, args, ("Dana Deploy", "dana@ledger.invalid"), date)
+}
+
+/// [`git`] as `who` (name, email), author and committer, dated `date`.
+pub fn git_as(dir: &Path, args: &[&str], who: (&str, &str), date: &str) -> String {
     let output = Command::new("git")
         .current_dir(dir)
         .args(args)
-        .env("GIT_AUTHOR_NAME", "Dana Deploy")
-        .env("GIT_AUTHOR_EMAIL", "dana@ledger.invalid")
-        .env("GIT_COMMITTER_NAME", "Dana Deploy")
-        .env("GIT_COMMITTER_EMAIL", "dana@ledger.invalid")
+        .env("GIT_AUTHOR_NAME", who.0)
+        .env("GIT_AUTHOR_EMAIL", who.1)
+        .env("GIT_COMMITTER_NAME", who.0)
+        .env("GIT_COMMITTER_EMAIL", who.1)
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -114,6 +119,25 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
     write_tree(dir, files);
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// [`commit`] as `who` (name, email), dated `date`; files given as `None` are removed.
+pub fn commit_as(
+    dir: &Path,
+    files: &[(&str, Option<&str>)],
+    message: &str,
+    who: (&str, &str),
+    date: &str,
+) -> String {
+    for (path, content) in files {
+        match content {
+            Some(content) => write_tree(dir, &[(path, content)]),
+            None => std::fs::remove_file(dir.join(path)).expect("remove"),
+        }
+    }
+    git_as(dir, &["add", "-A"], who, date);
+    git_as(dir, &["commit", "-q", "-m", message], who, date);
     git(dir, &["rev-parse", "HEAD"])
 }
 
