@@ -14,7 +14,7 @@
 mod base64_runs;
 pub mod fake;
 mod location;
-mod prefilter;
+pub mod prefilter;
 mod stream;
 pub mod validate;
 
@@ -38,7 +38,7 @@ const MAX_WINDOW: usize = 256 * 1024;
 pub enum EngineError {
     /// The keyword automaton could not be built.
     #[error("cannot build the keyword prefilter: {0}")]
-    Prefilter(String),
+    Prefilter(#[from] prefilter::PrefilterError),
     /// A rule's pattern does not compile.
     #[error("{origin}: rule `{rule_id}`: pattern does not compile: {message}")]
     Pattern {
@@ -241,7 +241,10 @@ impl Engine {
         let prefilter = if keywords.is_empty() {
             None
         } else {
-            Some(prefilter::Prefilter::new(&keywords).map_err(EngineError::Prefilter)?)
+            Some(prefilter::Prefilter::new(
+                &keywords,
+                prefilter::PrefilterKind::Auto,
+            )?)
         };
         let rules = rules
             .rules()
