@@ -110,30 +110,36 @@ impl Kernel {
 
     /// The candidate bitmask of the 32 positions starting at `p`.
     ///
+    /// Not itself marked `avx2` so that it can be forced inline into [`Kernel::scan`], which is.
+    ///
     /// # Safety
     /// AVX2 is available and `p .. p + STEP + MASKS - 1` is readable.
-    #[target_feature(enable = "avx2")]
-    #[inline]
+    #[inline(always)]
     unsafe fn step<const G: usize>(&self, p: *const u8) -> u32 {
-        let nibble = _mm256_set1_epi8(0x0f);
-        // SAFETY (all loads): the caller guarantees STEP + MASKS - 1 readable bytes at p.
-        let inputs: [__m256i; MASKS] =
-            std::array::from_fn(|j| unsafe { _mm256_loadu_si256(p.add(j).cast()) });
-        let lows: [__m256i; MASKS] = std::array::from_fn(|j| _mm256_and_si256(inputs[j], nibble));
-        let highs: [__m256i; MASKS] =
-            std::array::from_fn(|j| _mm256_and_si256(_mm256_srli_epi16::<4>(inputs[j]), nibble));
-        let mut any = _mm256_setzero_si256();
-        for group in &self.tables[..G] {
-            let mut pass = _mm256_set1_epi8(-1);
-            for j in 0..MASKS {
-                let lo = _mm256_shuffle_epi8(group[j][0], lows[j]);
-                let hi = _mm256_shuffle_epi8(group[j][1], highs[j]);
-                pass = _mm256_and_si256(pass, _mm256_and_si256(lo, hi));
+        // SAFETY (the intrinsics): the caller guarantees AVX2.
+        unsafe {
+            let nibble = _mm256_set1_epi8(0x0f);
+            // SAFETY (all loads): the caller guarantees STEP + MASKS - 1 readable bytes at p.
+            let inputs: [__m256i; MASKS] =
+                std::array::from_fn(|j| _mm256_loadu_si256(p.add(j).cast()));
+            let lows: [__m256i; MASKS] =
+                std::array::from_fn(|j| _mm256_and_si256(inputs[j], nibble));
+            let highs: [__m256i; MASKS] = std::array::from_fn(|j| {
+                _mm256_and_si256(_mm256_srli_epi16::<4>(inputs[j]), nibble)
+            });
+            let mut any = _mm256_setzero_si256();
+            for group in &self.tables[..G] {
+                let mut pass = _mm256_set1_epi8(-1);
+                for j in 0..MASKS {
+                    let lo = _mm256_shuffle_epi8(group[j][0], lows[j]);
+                    let hi = _mm256_shuffle_epi8(group[j][1], highs[j]);
+                    pass = _mm256_and_si256(pass, _mm256_and_si256(lo, hi));
+                }
+                any = _mm256_or_si256(any, pass);
             }
-            any = _mm256_or_si256(any, pass);
+            let none = _mm256_cmpeq_epi8(any, _mm256_setzero_si256());
+            !(_mm256_movemask_epi8(none) as u32)
         }
-        let none = _mm256_cmpeq_epi8(any, _mm256_setzero_si256());
-        !(_mm256_movemask_epi8(none) as u32)
     }
 }
 

@@ -223,8 +223,14 @@ impl Plan {
         let (mut long, mut short): (Vec<usize>, Vec<usize>) =
             (0..fingerprints.len()).partition(|&f| fingerprints[f].len() == MASKS);
         let groups_for = |n: usize, max: usize| n.div_ceil(BUCKETS).min(max);
-        let long_buckets = BUCKETS * groups_for(long.len(), MAX_LONG_GROUPS);
-        let short_buckets = BUCKETS * groups_for(short.len(), MAX_SHORT_GROUPS);
+        let env = |n: &str, d: usize| {
+            std::env::var(n)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let long_buckets = BUCKETS * groups_for(long.len(), env("KH_LONG", MAX_LONG_GROUPS));
+        let short_buckets = BUCKETS * groups_for(short.len(), env("KH_SHORT", MAX_SHORT_GROUPS));
         let mut sets = vec![NibbleSets::default(); long_buckets + short_buckets];
         let mut chance = vec![0f64; sets.len()];
         for (pool, range) in [
