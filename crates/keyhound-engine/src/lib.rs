@@ -196,13 +196,22 @@ pub struct Scratch {
 }
 
 #[derive(Debug, Clone)]
-struct RawMatch {
+pub(crate) struct RawMatch {
     rule: u32,
     /// Where the whole regex match (or the decoded run) starts; streaming defers on it.
     anchor: usize,
     span: Range<usize>,
     secret: Range<usize>,
     decoded_secret: Option<Vec<u8>>,
+}
+
+impl RawMatch {
+    /// Moves the match `by` bytes later (from a part's offsets to its buffer's).
+    fn shift(&mut self, by: usize) {
+        self.anchor += by;
+        self.span = self.span.start + by..self.span.end + by;
+        self.secret = self.secret.start + by..self.secret.end + by;
+    }
 }
 
 /// A compiled rule set.
@@ -503,7 +512,30 @@ impl Engine {
         stats: &mut ScanStats,
         on_match: &mut dyn FnMut(Match, &[u8], usize),
     ) -> std::io::Result<()> {
-        stream::scan(self, reader, scratch, stats, on_match)
+        stream::scan(self, reader, scratch, stats, on_match, stream::Cuts::new(1))
+    }
+
+    /// [`Engine::scan_stream`] with up to `threads` threads on one input: each buffer of
+    /// `threads` chunks of [`STREAM_CHUNK`] bytes is cut into parts scanned at once, each with
+    /// [`STREAM_OVERLAP`] bytes of context either side, so one large file uses every core.
+    /// Matches arrive in the same order and with the same positions as from `scan_stream`;
+    /// `on_match` runs on the calling thread.
+    pub fn scan_stream_parallel(
+        &self,
+        reader: &mut dyn std::io::Read,
+        threads: usize,
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        on_match: &mut dyn FnMut(Match, &[u8], usize),
+    ) -> std::io::Result<()> {
+        stream::scan(
+            self,
+            reader,
+            scratch,
+            stats,
+            on_match,
+            stream::Cuts::new(threads),
+        )
     }
 }
 
