@@ -1,22 +1,27 @@
-//! Engine throughput on realistic source text with sparse secrets.
+//! Engine throughput on realistic source text with sparse secrets, whole and prefilter alone.
 //!
-//! The corpus is real source code: the `.rs`, `.toml`, `.md`, `.json`, `.yml` and `.c` files of
-//! the crates in cargo's registry cache (`$CARGO_HOME/registry/src`, present on any machine that
-//! built keyhound), in sorted order, up to 32 MiB, or the directory named by
-//! `KEYHOUND_BENCH_CORPUS`. A fake credential is inserted every 256 KiB, so the confirm stage
-//! runs as it does on real repositories. Run with `cargo bench -p keyhound-engine`.
+//! Two corpora of real source code, each in sorted file order, up to 32 MiB:
+//! - sparse: the `.rs`, `.toml`, `.md`, `.json`, `.yml` and `.c` files of the crates in cargo's
+//!   registry cache (`$CARGO_HOME/registry/src`, present on any machine that built keyhound), or
+//!   the directory named by `KEYHOUND_BENCH_CORPUS`;
+//! - dense: the `.c`, `.h`, `.sh` and `.txt` files of a git/git checkout named by
+//!   `KEYHOUND_BENCH_DENSE` (skipped when unset): keyword-dense C code.
+//!
+//! A fake credential is inserted every 256 KiB, so the confirm stage runs as it does on real
+//! repositories. Run with `cargo bench -p keyhound-engine`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use keyhound_engine::prefilter::{Prefilter, PrefilterKind};
 use keyhound_engine::{Engine, EngineOptions, ScanStats, Scratch};
 use keyhound_rules::RuleSet;
 
 const CORPUS_BYTES: usize = 32 << 20;
 const SECRET_EVERY: usize = 256 << 10;
 
-fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+fn source_files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -24,13 +29,12 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            source_files(&path, out);
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            matches!(
-                e,
-                "rs" | "toml" | "md" | "json" | "yml" | "yaml" | "c" | "h"
-            )
-        }) {
+            source_files(&path, extensions, out);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.contains(&e))
+        {
             out.push(path);
         }
     }
@@ -69,9 +73,12 @@ fn fake_secret(i: usize) -> String {
     }
 }
 
-fn corpus() -> Vec<u8> {
+const SPARSE: &[&str] = &["rs", "toml", "md", "json", "yml", "yaml", "c", "h"];
+const DENSE: &[&str] = &["c", "h", "sh", "txt"];
+
+fn corpus(dir: &Path, extensions: &[&str]) -> Vec<u8> {
     let mut files = Vec::new();
-    source_files(&corpus_dir(), &mut files);
+    source_files(dir, extensions, &mut files);
     let mut text = Vec::with_capacity(CORPUS_BYTES + 4096);
     let mut next_secret = SECRET_EVERY;
     let mut secrets = 0;
@@ -100,38 +107,67 @@ fn corpus() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let rules = RuleSet::builtin().expect("built-in rules load");
-    let text = corpus();
-    let mut group = c.benchmark_group("engine");
-    group.throughput(Throughput::Bytes(text.len() as u64));
-    group.sample_size(10);
-    for (name, decode) in [("scan", true), ("scan_no_decode", false)] {
-        let engine = Engine::new(
-            &rules,
-            EngineOptions {
-                decode_base64: decode,
-                ..EngineOptions::default()
-            },
-        )
-        .expect("engine builds");
-        let mut scratch = Scratch::default();
-        let mut stats = ScanStats::default();
-        let found = engine.scan(&text, &mut scratch, &mut stats);
-        eprintln!(
-            "{name}: {} bytes, {} matches, {} keyword hits, {} regex runs, {} decoded runs",
-            text.len(),
-            found.len(),
-            stats.keyword_hits,
-            stats.regex_runs,
-            stats.decoded_runs
-        );
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let mut stats = ScanStats::default();
-                black_box(engine.scan(black_box(&text), &mut scratch, &mut stats))
-            })
-        });
+    let mut corpora = vec![("sparse", corpus(&corpus_dir(), SPARSE))];
+    if let Some(dir) = std::env::var_os("KEYHOUND_BENCH_DENSE") {
+        corpora.push(("dense", corpus(Path::new(&dir), DENSE)));
     }
-    group.finish();
+    let mut keywords: Vec<&str> = rules
+        .rules()
+        .iter()
+        .flat_map(|r| r.rule.keywords.iter().map(String::as_str))
+        .collect();
+    keywords.sort_unstable();
+    keywords.dedup();
+    for (corpus_name, text) in &corpora {
+        let mut group = c.benchmark_group(format!("engine/{corpus_name}"));
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.sample_size(10);
+        for (name, decode) in [("scan", true), ("scan_no_decode", false)] {
+            let engine = Engine::new(
+                &rules,
+                EngineOptions {
+                    decode_base64: decode,
+                    ..EngineOptions::default()
+                },
+            )
+            .expect("engine builds");
+            let mut scratch = Scratch::default();
+            let mut stats = ScanStats::default();
+            let found = engine.scan(text, &mut scratch, &mut stats);
+            eprintln!(
+                "{corpus_name}/{name}: {} bytes, {} matches, {} keyword hits, {} regex runs, {} decoded runs",
+                text.len(),
+                found.len(),
+                stats.keyword_hits,
+                stats.regex_runs,
+                stats.decoded_runs
+            );
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    let mut stats = ScanStats::default();
+                    black_box(engine.scan(black_box(text), &mut scratch, &mut stats))
+                })
+            });
+        }
+        for (name, kind) in [
+            ("prefilter_scalar", PrefilterKind::Scalar),
+            ("prefilter_simd", PrefilterKind::Simd),
+        ] {
+            let Ok(prefilter) = Prefilter::new(&keywords, kind) else {
+                eprintln!("{name}: not available on this CPU");
+                continue;
+            };
+            let mut hits = Vec::new();
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    hits.clear();
+                    prefilter.find_all(black_box(text), &mut hits);
+                    black_box(hits.len())
+                })
+            });
+        }
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);

@@ -14,7 +14,7 @@
 mod base64_runs;
 pub mod fake;
 mod location;
-mod prefilter;
+pub mod prefilter;
 mod stream;
 pub mod validate;
 
@@ -38,7 +38,7 @@ const MAX_WINDOW: usize = 256 * 1024;
 pub enum EngineError {
     /// The keyword automaton could not be built.
     #[error("cannot build the keyword prefilter: {0}")]
-    Prefilter(String),
+    Prefilter(#[from] prefilter::PrefilterError),
     /// A rule's pattern does not compile.
     #[error("{origin}: rule `{rule_id}`: pattern does not compile: {message}")]
     Pattern {
@@ -196,13 +196,22 @@ pub struct Scratch {
 }
 
 #[derive(Debug, Clone)]
-struct RawMatch {
+pub(crate) struct RawMatch {
     rule: u32,
     /// Where the whole regex match (or the decoded run) starts; streaming defers on it.
     anchor: usize,
     span: Range<usize>,
     secret: Range<usize>,
     decoded_secret: Option<Vec<u8>>,
+}
+
+impl RawMatch {
+    /// Moves the match `by` bytes later (from a part's offsets to its buffer's).
+    fn shift(&mut self, by: usize) {
+        self.anchor += by;
+        self.span = self.span.start + by..self.span.end + by;
+        self.secret = self.secret.start + by..self.secret.end + by;
+    }
 }
 
 /// A compiled rule set.
@@ -241,7 +250,10 @@ impl Engine {
         let prefilter = if keywords.is_empty() {
             None
         } else {
-            Some(prefilter::Prefilter::new(&keywords).map_err(EngineError::Prefilter)?)
+            Some(prefilter::Prefilter::new(
+                &keywords,
+                prefilter::PrefilterKind::Auto,
+            )?)
         };
         let rules = rules
             .rules()
@@ -500,7 +512,30 @@ impl Engine {
         stats: &mut ScanStats,
         on_match: &mut dyn FnMut(Match, &[u8], usize),
     ) -> std::io::Result<()> {
-        stream::scan(self, reader, scratch, stats, on_match)
+        stream::scan(self, reader, scratch, stats, on_match, stream::Cuts::new(1))
+    }
+
+    /// [`Engine::scan_stream`] with up to `threads` threads on one input: each buffer of
+    /// `threads` chunks of [`STREAM_CHUNK`] bytes is cut into parts scanned at once, each with
+    /// [`STREAM_OVERLAP`] bytes of context either side, so one large file uses every core.
+    /// Matches arrive in the same order and with the same positions as from `scan_stream`;
+    /// `on_match` runs on the calling thread.
+    pub fn scan_stream_parallel(
+        &self,
+        reader: &mut dyn std::io::Read,
+        threads: usize,
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        on_match: &mut dyn FnMut(Match, &[u8], usize),
+    ) -> std::io::Result<()> {
+        stream::scan(
+            self,
+            reader,
+            scratch,
+            stats,
+            on_match,
+            stream::Cuts::new(threads),
+        )
     }
 }
 

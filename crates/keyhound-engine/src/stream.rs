@@ -1,12 +1,15 @@
-//! Bounded-memory scanning of inputs too large to hold: overlapping chunks.
+//! Bounded-memory scanning of inputs too large to hold: overlapping chunks, optionally scanned
+//! by several threads at once so that one large file uses every core.
 
 use std::io::{self, Read};
 
 use crate::location::Locator;
-use crate::{Engine, Match, ScanStats, Scratch};
+use crate::{Engine, Match, RawMatch, ScanStats, Scratch};
 
-/// Bytes read per chunk.
-pub const STREAM_CHUNK: usize = 8 << 20;
+/// Bytes read per chunk (per thread). Each chunk is scanned with [`STREAM_OVERLAP`] more bytes
+/// around it, so larger chunks waste less: at 32 MiB the overlap adds 3 % (at 8 MiB it added
+/// 12 %).
+pub const STREAM_CHUNK: usize = 32 << 20;
 /// Bytes carried over between chunks; longer than any match window, so no match is cut.
 pub const STREAM_OVERLAP: usize = 1 << 20;
 
@@ -21,35 +24,105 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool
     Ok(false)
 }
 
+/// How a stream is cut: bytes per chunk, overlap, threads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cuts {
+    pub(crate) chunk: usize,
+    pub(crate) overlap: usize,
+    pub(crate) threads: usize,
+}
+
+impl Cuts {
+    pub(crate) fn new(threads: usize) -> Self {
+        Self {
+            chunk: STREAM_CHUNK,
+            overlap: STREAM_OVERLAP,
+            threads: threads.max(1),
+        }
+    }
+}
+
+/// Scans `buf` (whose matches anchored at or past `emit_below` are left for the next buffer)
+/// into `raw`: in one piece, or cut into `threads` parts of at least `chunk` bytes, each scanned
+/// on its own thread with `overlap` bytes of context either side and keeping the matches
+/// anchored in its own part. Returns them sorted as one scan of `buf` sorts them.
+fn scan_buffer(
+    engine: &Engine,
+    buf: &[u8],
+    emit_below: usize,
+    cuts: Cuts,
+    scratch: &mut Scratch,
+    stats: &mut ScanStats,
+    raw: &mut Vec<RawMatch>,
+) {
+    let parts = emit_below
+        .div_ceil(cuts.chunk.max(1))
+        .clamp(1, cuts.threads);
+    if parts == 1 {
+        engine.scan_raw(buf, scratch, stats, 0, raw);
+        return;
+    }
+    let part = emit_below.div_ceil(parts);
+    let results: Vec<(Vec<RawMatch>, ScanStats)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..parts)
+            .map(|i| {
+                let own = i * part..((i + 1) * part).min(emit_below);
+                let last = i + 1 == parts;
+                scope.spawn(move || {
+                    let from = own.start.saturating_sub(cuts.overlap);
+                    let to = if last {
+                        buf.len()
+                    } else {
+                        (own.end + cuts.overlap).min(buf.len())
+                    };
+                    let mut scratch = Scratch::default();
+                    let mut stats = ScanStats::default();
+                    let mut found = Vec::new();
+                    engine.scan_raw(&buf[from..to], &mut scratch, &mut stats, 0, &mut found);
+                    found.retain(|m| {
+                        let anchor = from + m.anchor;
+                        own.start <= anchor && (last || anchor < own.end)
+                    });
+                    for m in &mut found {
+                        m.shift(from);
+                    }
+                    (found, stats)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for (found, part_stats) in results {
+        raw.extend(found);
+        stats.add(&ScanStats {
+            bytes: 0,
+            ..part_stats
+        });
+    }
+    stats.bytes += buf.len() as u64;
+    raw.sort_by_key(|m| (m.span.start, m.span.end, m.rule));
+}
+
 pub(crate) fn scan(
     engine: &Engine,
     reader: &mut dyn Read,
     scratch: &mut Scratch,
     stats: &mut ScanStats,
     on_match: &mut dyn FnMut(Match, &[u8], usize),
+    cuts: Cuts,
 ) -> io::Result<()> {
-    scan_with(
-        engine,
-        reader,
-        scratch,
-        stats,
-        on_match,
-        STREAM_CHUNK,
-        STREAM_OVERLAP,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn scan_with(
-    engine: &Engine,
-    reader: &mut dyn Read,
-    scratch: &mut Scratch,
-    stats: &mut ScanStats,
-    on_match: &mut dyn FnMut(Match, &[u8], usize),
-    chunk: usize,
-    overlap: usize,
-) -> io::Result<()> {
-    let cap = chunk + overlap;
+    let Cuts {
+        chunk,
+        overlap,
+        threads,
+    } = cuts;
+    let cap = chunk * threads + overlap;
     let mut buf = Vec::with_capacity(cap);
     // Absolute offset of buf[0], lines before it, and characters between its line's start and it.
     let (mut base, mut line_base, mut column_base) = (0usize, 0usize, 0usize);
@@ -57,8 +130,8 @@ pub(crate) fn scan_with(
     loop {
         let eof = fill(reader, &mut buf, cap)?;
         raw.clear();
-        engine.scan_raw(&buf, scratch, stats, 0, &mut raw);
         let emit_below = if eof { buf.len() } else { buf.len() - overlap };
+        scan_buffer(engine, &buf, emit_below, cuts, scratch, stats, &mut raw);
         let mut locator = Locator::with_line_base(&buf, line_base);
         for m in raw.drain(..) {
             if m.anchor >= emit_below {
@@ -149,24 +222,39 @@ negative_examples = ["acme_short"]
         let mut stats = ScanStats::default();
         let whole = engine.scan(text.as_bytes(), &mut scratch, &mut stats);
         assert_eq!(whole.len(), 40);
-        for chunk in [64, 100, 257, 1000] {
+        for (chunk, threads) in [
+            (64, 1),
+            (100, 1),
+            (257, 1),
+            (1000, 1),
+            (64, 3),
+            (100, 2),
+            (257, 4),
+        ] {
             let mut got = Vec::new();
             let mut stats = ScanStats::default();
-            scan_with(
+            scan(
                 &engine,
                 &mut text.as_bytes(),
                 &mut scratch,
                 &mut stats,
                 &mut |m, _, _| got.push(m),
-                chunk,
-                64,
+                Cuts {
+                    chunk,
+                    overlap: 64,
+                    threads,
+                },
             )
             .unwrap();
             assert_eq!(stats.bytes, text.len() as u64, "each byte counted once");
             let spans = |v: &Vec<Match>| v.iter().map(|m| m.span.clone()).collect::<Vec<_>>();
-            assert_eq!(spans(&got), spans(&whole), "chunk size {chunk}");
+            assert_eq!(
+                spans(&got),
+                spans(&whole),
+                "chunk size {chunk}, {threads} threads"
+            );
             for (g, w) in got.iter().zip(&whole) {
-                assert_eq!(g, w, "chunk size {chunk}");
+                assert_eq!(g, w, "chunk size {chunk}, {threads} threads");
             }
         }
     }

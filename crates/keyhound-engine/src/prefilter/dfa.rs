@@ -1,4 +1,6 @@
-//! The keyword prefilter: every occurrence of every keyword, in one pass.
+//! The scalar prefilter: a case-folded Aho-Corasick DFA over keyword prefixes, walked over four
+//! lanes in lockstep. It runs on every target and is the reference the SIMD searcher is checked
+//! against.
 //!
 //! A byte-at-a-time DFA is bound by the latency of its dependent table loads, and by cache
 //! misses once the table outgrows L1: the full Aho-Corasick DFA of 300 mixed-case keywords has
@@ -18,15 +20,14 @@
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, MatchKind};
 
+use super::{Hit, PrefilterError};
+
 /// Input slices walked in lockstep.
 const LANES: usize = 4;
 /// Inputs shorter than this are walked in one lane.
 const MIN_LANE_INPUT: usize = 4096;
 /// Bytes of each keyword the automaton matches; the rest is compared at each hit.
 const PREFIX_LEN: usize = 4;
-
-/// Every keyword occurrence: (keyword index, end offset).
-pub(crate) type Hit = (u32, usize);
 
 /// Entries of the narrow table: every `u16` index is in bounds, so lookups need no bounds check.
 const NARROW_LEN: usize = 1 << 16;
@@ -38,7 +39,8 @@ enum Table {
     Wide(Vec<u32>),
 }
 
-pub(crate) struct Prefilter {
+/// The scalar keyword searcher.
+pub(super) struct Dfa {
     table: Table,
     classes: [u8; 256],
     stride: usize,
@@ -53,15 +55,13 @@ pub(crate) struct Prefilter {
     keywords: Vec<Box<[u8]>>,
 }
 
-impl Prefilter {
-    pub(crate) fn new(keywords: &[&str]) -> Result<Self, String> {
+impl Dfa {
+    /// Builds the automaton over `keywords` (none empty).
+    pub(super) fn new(keywords: &[&[u8]]) -> Result<Self, PrefilterError> {
         let mut prefixes: Vec<Vec<u8>> = Vec::new();
         let mut prefix_keywords: Vec<Vec<u32>> = Vec::new();
         for (k, keyword) in keywords.iter().enumerate() {
-            let bytes = keyword.as_bytes();
-            if bytes.is_empty() {
-                return Err("empty keyword".to_string());
-            }
+            let bytes: &[u8] = keyword;
             let prefix = bytes[..bytes.len().min(PREFIX_LEN)].to_ascii_lowercase();
             match prefixes.iter().position(|p| *p == prefix) {
                 Some(i) => prefix_keywords[i].push(k as u32),
@@ -74,13 +74,13 @@ impl Prefilter {
         let dfa = aho_corasick::dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
             .build(&prefixes)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PrefilterError::Automaton(e.to_string()))?;
         // Byte classes, folding ASCII case: every (lowercased) byte that occurs in a prefix is its
         // own class; all others share class 0, whose representative occurs in no prefix.
         let in_prefix = |b: u8| prefixes.iter().any(|p| p.contains(&b));
         let other = (0..=255u8)
             .find(|&b| !in_prefix(b) && !in_prefix(b.to_ascii_lowercase()))
-            .ok_or("keywords use every byte value")?;
+            .ok_or(PrefilterError::EveryByteValue)?;
         let mut classes = [0u8; 256];
         let mut representatives = vec![other];
         for b in 0..=255u8 {
@@ -92,7 +92,7 @@ impl Prefilter {
                 continue;
             }
             classes[b as usize] =
-                u8::try_from(representatives.len()).map_err(|_| "too many byte classes")?;
+                u8::try_from(representatives.len()).map_err(|_| PrefilterError::EveryByteValue)?;
             representatives.push(b);
         }
         for b in b'A'..=b'Z' {
@@ -101,7 +101,9 @@ impl Prefilter {
         let stride = representatives.len();
 
         // Discover states breadth-first from the start state.
-        let start = dfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
+        let start = dfa
+            .start_state(Anchored::No)
+            .map_err(|e| PrefilterError::Automaton(e.to_string()))?;
         let mut order = vec![start];
         let mut index = std::collections::HashMap::new();
         index.insert(start, 0usize);
@@ -157,12 +159,12 @@ impl Prefilter {
             matches,
             prefix_lens: prefixes.iter().map(Vec::len).collect(),
             prefix_keywords,
-            keywords: keywords.iter().map(|k| k.as_bytes().into()).collect(),
+            keywords: keywords.iter().map(|&k| k.into()).collect(),
         })
     }
 
     /// Appends every keyword occurrence in `haystack` to `hits`, in no particular order.
-    pub(crate) fn find_all(&self, haystack: &[u8], hits: &mut Vec<Hit>) {
+    pub(super) fn find_all(&self, haystack: &[u8], hits: &mut Vec<Hit>) {
         match &self.table {
             Table::Narrow(table) => self.find_all_in(
                 |state, byte| {
@@ -262,91 +264,27 @@ impl Prefilter {
 mod tests {
     use super::*;
 
-    fn oracle(keywords: &[&str], haystack: &[u8]) -> Vec<Hit> {
-        let ac = aho_corasick::AhoCorasick::new(keywords).unwrap();
-        let mut hits: Vec<Hit> = ac
-            .find_overlapping_iter(haystack)
-            .map(|m| (m.pattern().as_u32(), m.end()))
-            .collect();
-        hits.sort_unstable();
-        hits
-    }
-
-    fn run(keywords: &[&str], haystack: &[u8]) -> Vec<Hit> {
-        let pf = Prefilter::new(keywords).unwrap();
-        let mut hits = Vec::new();
-        pf.find_all(haystack, &mut hits);
-        hits.sort_unstable();
-        hits
-    }
-
     #[test]
-    fn agrees_with_overlapping_aho_corasick_on_small_and_large_inputs() {
-        let keywords = [
-            "ghp_", "sk_live_", "sk_", "password", "word", "AKIA", "xoxb-", "abcab",
-        ];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let alphabet = b"ghp_skliveAKIAxob-passwordabc \n";
-        for len in [0, 1, 7, 100, 4095, 4096, 4097, 20_000, 65_537] {
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
-            assert_eq!(run(&keywords, &text), oracle(&keywords, &text), "len {len}");
-        }
-    }
-
-    #[test]
-    fn keywords_straddling_lane_boundaries_are_found_once() {
-        let keywords = ["boundary-keyword"];
-        let mut text = vec![b'.'; 40_000];
-        for at in [9_980, 9_996, 10_012, 19_995, 29_993, 39_984] {
-            text[at..at + 16].copy_from_slice(b"boundary-keyword");
-        }
-        let hits = run(&keywords, &text);
-        assert_eq!(hits, oracle(&keywords, &text));
-        assert_eq!(hits.len(), 6);
-    }
-
-    #[test]
-    fn keywords_are_case_sensitive_though_prefixes_fold_case() {
-        let keywords = ["password", "PASSWORD", "Passwd", "tok", "TOKEN_"];
-        let text = b"PassWord password PASSWORD passwd Passwd TOK tok TOKEN_ TOKEN token_";
-        let hits = run(&keywords, text);
-        assert_eq!(hits, oracle(&keywords, text));
-        // password, PASSWORD, Passwd, TOKEN_, and tok in both `tok` and `token_`.
-        assert_eq!(hits.len(), 6);
-    }
-
-    #[test]
-    fn many_keywords_use_the_wide_table() {
+    fn many_keywords_use_the_wide_table_and_find_them_all() {
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-_.";
         let owned: Vec<String> = (0..3000)
             .map(|i| crate::fake::fake_string(i, alphabet, 6))
             .collect();
-        let keywords: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let pf = Prefilter::new(&keywords).unwrap();
-        assert!(matches!(pf.table, Table::Wide(_)));
+        let keywords: Vec<&[u8]> = owned.iter().map(|k| k.as_bytes()).collect();
+        let dfa = Dfa::new(&keywords).unwrap();
+        assert!(matches!(dfa.table, Table::Wide(_)));
         let text: String = owned
             .iter()
             .step_by(7)
             .map(|k| format!("{k} "))
             .collect::<String>()
             .repeat(3);
+        let mut hits = Vec::new();
+        dfa.find_all(text.as_bytes(), &mut hits);
+        hits.sort_unstable();
         assert_eq!(
-            run(&keywords, text.as_bytes()),
-            oracle(&keywords, text.as_bytes())
+            hits,
+            super::super::tests::oracle(&keywords, text.as_bytes())
         );
-    }
-
-    #[test]
-    fn nul_bytes_in_keywords_and_text() {
-        let keywords = ["a\0b", "zz"];
-        let text = b"xa\0b\0zz\0\0a\0b";
-        assert_eq!(run(&keywords, text), oracle(&keywords, text));
     }
 }
