@@ -56,6 +56,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         engine: &engine,
         sink: &sink,
         include_binary: args.include_binary,
+        threads,
     };
 
     let paths = if args.paths.is_empty() {

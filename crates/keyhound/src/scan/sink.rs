@@ -114,6 +114,8 @@ pub(crate) struct Scanner<'a> {
     pub engine: &'a Engine,
     pub sink: &'a Sink,
     pub include_binary: bool,
+    /// Threads one large streamed input may be split across.
+    pub threads: usize,
 }
 
 impl Scanner<'_> {
@@ -165,8 +167,9 @@ impl Scanner<'_> {
         let mut found = Vec::new();
         let mut stats = ScanStats::default();
         let result = SCRATCH.with(|scratch| {
-            self.engine.scan_stream(
+            self.engine.scan_stream_parallel(
                 &mut chained,
+                self.threads,
                 &mut scratch.borrow_mut(),
                 &mut stats,
                 &mut |m, chunk, base| {
