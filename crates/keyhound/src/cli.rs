@@ -191,6 +191,10 @@ pub struct ScanArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print how long each phase of the scan took on stderr (for a history: the blob pass
+    /// and the lifecycle walk)
+    #[arg(long)]
+    pub stats: bool,
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,

@@ -93,6 +93,17 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                     let scan = pool.install(|| {
                         history::scan_history(&scanner, &root, &repo, args, &excludes)
                     })?;
+                    if args.stats {
+                        let [blobs, lifecycle] = scan.timings;
+                        sink.progress.suspend(|| {
+                            eprintln!(
+                                "keyhound: {}: blob pass {:.3} s, lifecycle and owners {:.3} s",
+                                root.display(),
+                                blobs.as_secs_f64(),
+                                lifecycle.as_secs_f64()
+                            );
+                        });
+                    }
                     matches.extend(scan.matches);
                     annotations.extend(scan.annotations);
                     newest_date = newest_date.max(scan.newest_date);
