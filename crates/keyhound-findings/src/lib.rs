@@ -223,8 +223,15 @@ impl FindingSet {
                     (&a.path, a.line, a.column, a.offset)
                         .cmp(&(&b.path, b.line, b.column, b.offset))
                 });
-                f.occurrences
-                    .dedup_by(|a, b| a.path == b.path && a.offset == b.offset);
+                // The same place twice (history: where a secret entered a path, and where HEAD
+                // holds it, when both are one spot) is one occurrence, at HEAD if either is.
+                f.occurrences.dedup_by(|later, kept| {
+                    let same = later.path == kept.path && later.offset == kept.offset;
+                    if same {
+                        kept.at_head |= later.at_head;
+                    }
+                    same
+                });
                 let rule = rule_of(f.rule_index);
                 f.lifecycle
                     .assess(context.as_of, rule.rotation.max_age_days);

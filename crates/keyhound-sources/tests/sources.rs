@@ -687,6 +687,7 @@ fn lifecycle_trace_agrees_with_git_on_a_random_history() {
                 branch: None,
                 since: None,
                 present: None,
+                lines: &HashMap::new(),
             })
             .unwrap();
         assert!(trace.errors.is_empty(), "{:?}", trace.errors);

@@ -1644,10 +1644,19 @@ fn history_findings_carry_their_lifecycle_owners_and_history_nhi_risks() {
         "2023-05-02T10:00:00Z",
     );
     git(repo, &["checkout", "-q", "main"]);
-    // The newest commit: Bob, over a year later; Alice has been quiet since the rotation.
+    // The newest commit: Bob, over a year later, touches the token's line (a comment) and
+    // moves it down a line; Alice has been quiet since the rotation.
     commit_as(
         repo,
-        &[("README.md", Some("# ledger\n\nnow with docs\n"))],
+        &[
+            ("README.md", Some("# ledger\n\nnow with docs\n")),
+            (
+                "deploy/prod/app.env",
+                Some(&format!(
+                    "# production\nAPP=ledger\nGITHUB_TOKEN={current} # rotated in March\n"
+                )),
+            ),
+        ],
         "Docs",
         bob,
         "2024-06-01T10:00:00Z",
@@ -1737,10 +1746,26 @@ fn history_findings_carry_their_lifecycle_owners_and_history_nhi_risks() {
     assert_eq!(life["exposure_days"], (newest - date_of(&rotation)) / day);
     assert_eq!(life["overdue"], true);
     assert_eq!(
-        f["owner"]["last_touched_by"],
+        f["owner"]["introduced_by"],
         "Alice Admin <alice@ledger.invalid>"
     );
-    assert_eq!(f["occurrences"][0]["at_head"], true);
+    assert_eq!(
+        f["owner"]["last_touched_by"],
+        "Bob Builder <bob@ledger.invalid>"
+    );
+    // Where it entered (line 2, by the rotation) and where HEAD has it now (line 3).
+    let places: Vec<(u64, bool)> = f["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| {
+            (
+                o["line"].as_u64().expect("line"),
+                o["at_head"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(places, [(2, false), (3, true)], "{f}");
     let nhi1 = f["nhi"]
         .as_array()
         .expect("nhi")

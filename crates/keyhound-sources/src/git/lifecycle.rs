@@ -46,6 +46,9 @@ pub struct TraceRequest<'a> {
     /// Every blob the object database holds: blobs that walked trees name and this set lacks
     /// are reported missing. `None` skips the check.
     pub present: Option<&'a IdSet<ObjectId>>,
+    /// The line (1-based) each secret stands on in each blob that holds it, by (blob, secret
+    /// key): for finding the commit that last touched that line at HEAD.
+    pub lines: &'a HashMap<(ObjectId, u32), u32>,
 }
 
 /// A commit that a traced secret refers to.
@@ -93,6 +96,9 @@ pub struct SecretTrace {
     pub present_at_head: bool,
     /// Where HEAD's tree holds it: each path with the blob there, sorted by path.
     pub at_head: Vec<(String, ObjectId)>,
+    /// For a secret at HEAD: the commit on the default branch that last touched its line there
+    /// (the line's text appeared in it, and every later version of the file keeps that text).
+    pub line_last_touched: Option<usize>,
     /// The refs (full names) whose tip's tree holds it.
     pub refs: Vec<String>,
     /// Removed, and a path of it later holds a different secret of the same rule.
@@ -375,6 +381,19 @@ impl GitRepository {
                 })
                 .collect();
             if secret.present_at_head {
+                if let Some((path, blob)) = secret.at_head.first() {
+                    let touched = self.line_last_touched(
+                        &repo,
+                        request,
+                        key,
+                        (path.as_bytes(), *blob),
+                        &mainline,
+                        &held_by,
+                        &pairs,
+                        &traced,
+                    );
+                    secret.line_last_touched = touched.map(|n| referenced.index(n));
+                }
                 continue;
             }
             // Removed: on the default branch after its last commit there that held it; else the
@@ -437,6 +456,65 @@ impl GitRepository {
             }
         }
         Ok(trace)
+    }
+
+    /// The commit on the default branch that last touched the line holding secret `key` at
+    /// `head` (path and blob at HEAD): walking HEAD's first-parent line back, the first commit
+    /// whose parent no longer has that line's text in the file at that path. Only versions that
+    /// hold the secret can hold the line, and those are traced, so this reads a few blobs of
+    /// one file instead of blaming it through the whole history.
+    #[allow(clippy::too_many_arguments)]
+    fn line_last_touched(
+        &self,
+        repo: &gix::Repository,
+        request: &TraceRequest<'_>,
+        key: u32,
+        head: (&[u8], ObjectId),
+        mainline: &[usize],
+        held_by: &[Holding],
+        pairs: &[(u32, BString)],
+        traced: &[ObjectId],
+    ) -> Option<usize> {
+        let (path, head_blob) = head;
+        let mut objects = ObjectReader::new(self.packs());
+        let mut read_lines = |blob: ObjectId| -> Option<Vec<Vec<u8>>> {
+            let data = objects.read(repo, blob, gix::object::Kind::Blob).ok()?;
+            Some(
+                data.split(|&b| b == b'\n')
+                    .map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+                    .collect(),
+            )
+        };
+        let line = *request.lines.get(&(head_blob, key))? as usize;
+        let text = read_lines(head_blob)?.get(line.checked_sub(1)?)?.clone();
+        // The blob holding the secret at `path` in commit `n`, if any.
+        let blob_at = |n: usize| {
+            held_by[n].iter().find_map(|&pair| {
+                let (blob, held_path) = &pairs[pair as usize];
+                (*blob < MISSING_BASE
+                    && held_path.as_slice() == path
+                    && request
+                        .blobs
+                        .get(&traced[*blob as usize])
+                        .is_some_and(|keys| keys.contains(&key)))
+                .then(|| traced[*blob as usize])
+            })
+        };
+        let mut current = head_blob;
+        let mut touched = *mainline.last()?;
+        for &n in mainline.iter().rev() {
+            let Some(blob) = blob_at(n) else {
+                break;
+            };
+            if blob != current {
+                if !read_lines(blob)?.contains(&text) {
+                    break;
+                }
+                current = blob;
+            }
+            touched = n;
+        }
+        Some(touched)
     }
 
     /// `rev` resolved to an object id.

@@ -21,7 +21,6 @@ use std::sync::OnceLock;
 
 /// A git object id.
 pub use gix::ObjectId;
-use gix::bstr::ByteSlice;
 /// A hash set of object ids that hashes by the ids' own bytes.
 pub use gix::hashtable::HashSet as ObjectIdSet;
 use rayon::prelude::*;
@@ -174,42 +173,6 @@ impl GitRepository {
             }
             _ => Ok(None),
         }
-    }
-
-    /// The author (`Name <email>`) of the last commit that touched line `line` (1-based) of
-    /// `path` as HEAD has it: gix's blame, run only for findings still at HEAD.
-    pub fn last_author_of_line(
-        &self,
-        path: &str,
-        line: u32,
-    ) -> Result<Option<String>, SourceError> {
-        let repo = self.repo.to_thread_local();
-        let Ok(head) = repo.head_id() else {
-            return Ok(None);
-        };
-        let fail = |e: &dyn std::fmt::Display| self.error(format!("blame {path}:{line}: {e}"));
-        let ranges = gix::blame::BlameRanges::from_one_based_inclusive_range(line..=line)
-            .map_err(|e| fail(&e))?;
-        let outcome = repo
-            .blame_file(
-                path.into(),
-                head.detach(),
-                gix::repository::blame_file::Options {
-                    ranges,
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| fail(&e))?;
-        let Some(entry) = outcome.entries.first() else {
-            return Ok(None);
-        };
-        let commit = repo.find_commit(entry.commit_id).map_err(|e| fail(&e))?;
-        let author = commit.author().map_err(|e| fail(&e))?;
-        Ok(Some(format!(
-            "{} <{}>",
-            author.name.trim().to_str_lossy(),
-            author.email.trim().to_str_lossy()
-        )))
     }
 
     /// A reader for blobs, one per thread.

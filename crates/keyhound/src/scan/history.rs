@@ -91,6 +91,15 @@ pub(crate) fn scan_history(
             }
         }
     }
+    // The line each secret stands on in each blob, for the last commit to touch it at HEAD.
+    let mut lines: HashMap<(ObjectId, u32), u32> = HashMap::new();
+    for pending in &matches {
+        if let Some(blob) = pending.blob {
+            let key = keys[&(pending.rule, pending.secret.as_slice())];
+            let line = u32::try_from(pending.occurrence.line).unwrap_or(u32::MAX);
+            lines.entry((blob, key)).or_insert(line);
+        }
+    }
     let rule_of_secret: Vec<u32> = secrets.iter().map(|&(rule, _)| rule as u32).collect();
     let blob_pass = started.elapsed();
     scanner.sink.progress.stage("· tracing commits");
@@ -105,6 +114,7 @@ pub(crate) fn scan_history(
         present: present
             .as_ref()
             .filter(|_| !blobs.is_empty() || damaged || repo.is_partial_clone()),
+        lines: &lines,
     })?;
     for error in &trace.errors {
         scanner.sink.error(error.to_string());
@@ -185,14 +195,6 @@ pub(crate) fn scan_history(
         }
     }
 
-    // The line each secret stands on in each blob, for blaming its place at HEAD.
-    let mut lines: HashMap<(ObjectId, usize), usize> = HashMap::new();
-    for pending in &matches {
-        if let Some(blob) = pending.blob {
-            let key = keys[&(pending.rule, pending.secret.as_slice())] as usize;
-            lines.entry((blob, key)).or_insert(pending.occurrence.line);
-        }
-    }
     let mut owners = CodeOwnersAt::new(repo);
     let annotations = secrets
         .iter()
@@ -201,14 +203,9 @@ pub(crate) fn scan_history(
         .map(|(key, &(rule, secret))| {
             let traced = &trace.secrets[key];
             let mut owner = owner(&trace, traced, &mut owners, scanner, excludes);
-            // Who last touched its line at HEAD. A blame that fails (a shallow history, an
-            // unreadable object) leaves the field empty: the finding itself stands.
-            owner.last_touched_by = traced.at_head.iter().find_map(|(path, blob)| {
-                let line = *lines.get(&(*blob, key))?;
-                repo.last_author_of_line(path, u32::try_from(line).ok()?)
-                    .ok()
-                    .flatten()
-            });
+            owner.last_touched_by = traced
+                .line_last_touched
+                .map(|i| trace.commits[i].author.clone());
             Annotation {
                 rule,
                 secret: secret.to_vec(),
