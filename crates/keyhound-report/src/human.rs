@@ -181,10 +181,19 @@ fn write_lifecycle(finding: &Finding, out: &mut dyn Write, p: Painter) -> io::Re
             status.push_str(", still at HEAD");
         }
         Status::Active if !life.refs.is_empty() => {
-            status.push_str(&format!(
-                ", not at HEAD but in {}",
-                escape_controls(&life.refs.join(", "))
-            ));
+            // A secret in an old release is held by every later tag: name a few.
+            const SHOWN: usize = 3;
+            let mut refs = life
+                .refs
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if life.refs.len() > SHOWN {
+                refs.push_str(&format!(" and {} more", life.refs.len() - SHOWN));
+            }
+            status.push_str(&format!(", not at HEAD but in {}", escape_controls(&refs)));
         }
         Status::Removed | Status::Replaced => {
             if let Some(removed) = &life.removed_in {

@@ -96,8 +96,8 @@ pub struct SecretTrace {
     pub present_at_head: bool,
     /// Where HEAD's tree holds it: each path with the blob there, sorted by path.
     pub at_head: Vec<(String, ObjectId)>,
-    /// For a secret at HEAD: the commit on the default branch that last touched its line there
-    /// (the line's text appeared in it, and every later version of the file keeps that text).
+    /// For a secret at HEAD: the commit that last touched its line there (the line's text
+    /// appeared in it, and every later version of the file down to HEAD keeps that text).
     pub line_last_touched: Option<usize>,
     /// The refs (full names) whose tip's tree holds it.
     pub refs: Vec<String>,
@@ -387,6 +387,7 @@ impl GitRepository {
                         request,
                         key,
                         (path.as_bytes(), *blob),
+                        &nodes,
                         &mainline,
                         &held_by,
                         &pairs,
@@ -458,9 +459,10 @@ impl GitRepository {
         Ok(trace)
     }
 
-    /// The commit on the default branch that last touched the line holding secret `key` at
-    /// `head` (path and blob at HEAD): walking HEAD's first-parent line back, the first commit
-    /// whose parent no longer has that line's text in the file at that path. Only versions that
+    /// The commit that last touched the line holding secret `key` at `head` (path and blob at
+    /// HEAD): walking back from HEAD through parents whose file at that path still has the
+    /// line's text (the first parent when it has it), the commit none of whose parents has it.
+    /// Only versions that
     /// hold the secret can hold the line, and those are traced, so this reads a few blobs of
     /// one file instead of blaming it through the whole history.
     #[allow(clippy::too_many_arguments)]
@@ -470,6 +472,7 @@ impl GitRepository {
         request: &TraceRequest<'_>,
         key: u32,
         head: (&[u8], ObjectId),
+        nodes: &[Node],
         mainline: &[usize],
         held_by: &[Holding],
         pairs: &[(u32, BString)],
@@ -500,20 +503,36 @@ impl GitRepository {
                 .then(|| traced[*blob as usize])
             })
         };
-        let mut current = head_blob;
-        let mut touched = *mainline.last()?;
-        for &n in mainline.iter().rev() {
-            let Some(blob) = blob_at(n) else {
-                break;
-            };
-            if blob != current {
-                if !read_lines(blob)?.contains(&text) {
-                    break;
-                }
-                current = blob;
-            }
-            touched = n;
+        // From HEAD back through the parents that still have the line (the first parent when it
+        // does, else the one that brought it, as for a merged branch).
+        let mut at = *mainline.last()?;
+        if blob_at(at) != Some(head_blob) {
+            return None;
         }
+        let mut current = head_blob;
+        let mut checked: HashMap<ObjectId, bool> = HashMap::from([(head_blob, true)]);
+        'walk: loop {
+            for &parent in &nodes[at].parents {
+                let Some(blob) = blob_at(parent) else {
+                    continue;
+                };
+                let has_line = match checked.get(&blob) {
+                    Some(&known) => known,
+                    None => {
+                        let known = blob == current || read_lines(blob)?.contains(&text);
+                        checked.insert(blob, known);
+                        known
+                    }
+                };
+                if has_line {
+                    current = blob;
+                    at = parent;
+                    continue 'walk;
+                }
+            }
+            break;
+        }
+        let touched = at;
         Some(touched)
     }
 
