@@ -483,7 +483,7 @@ pub type Decoded = (gix::object::Kind, Rc<[u8]>);
 const MAX_REF_DELTA_DEPTH: usize = 64;
 
 /// Decoded objects a cursor keeps, by (pack, offset): delta bases shared by many lookups.
-const CURSOR_CACHE_BYTES: usize = 64 << 20;
+const CURSOR_CACHE_BYTES: usize = 16 << 20;
 
 /// One thread's reader of single objects from [`Packs`], with a small cache of decoded objects
 /// so a delta chain's bases are not inflated again for each object built on them.

@@ -808,7 +808,7 @@ type Summary = Option<Rc<[(u32, BString)]>>;
 
 /// Recently read trees kept to diff their next versions against, per generation: when one
 /// generation fills up, it becomes the old one and the older is dropped.
-const RECENT_TREES: usize = 1024;
+const RECENT_TREES: usize = 256;
 
 /// A tree read recently: its bytes, where each entry starts (and, last, the length), and
 /// what it holds.
