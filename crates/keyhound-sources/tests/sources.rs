@@ -256,7 +256,13 @@ fn an_unopenable_file_is_an_error_naming_it() {
 
 /// Runs git (tests only: the product reads repositories with gix) and returns its stdout.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
+    git_dated(dir, args, None)
+}
+
+/// [`git`] with author and committer dated `date` (git's own format), when given.
+fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+    let mut command = std::process::Command::new("git");
+    command
         .current_dir(dir)
         .args([
             "-c",
@@ -266,9 +272,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
         ])
         .args(args)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    if let Some(date) = date {
+        command
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_DATE", date);
+    }
+    let output = command.output().unwrap();
     assert!(
         output.status.success(),
         "git {args:?}: {}",
@@ -621,33 +631,12 @@ fn lifecycle_trace_agrees_with_git_on_a_random_history() {
             // Always a change: a counter file outside the traced paths.
             write(repo, "counter.txt", format!("{n}\n").as_bytes());
             let date = format!("{} +0000", 1_700_000_000 + n * 3_600);
-            let output = std::process::Command::new("git")
-                .current_dir(repo)
-                .args([
-                    "-c",
-                    "user.name=Dana",
-                    "-c",
-                    "user.email=dana@ledger.invalid",
-                ])
-                .args(["add", "-A"])
-                .output()
-                .unwrap();
-            assert!(output.status.success());
-            let output = std::process::Command::new("git")
-                .current_dir(repo)
-                .args([
-                    "-c",
-                    "user.name=Dana",
-                    "-c",
-                    "user.email=dana@ledger.invalid",
-                ])
-                .args(["commit", "-q", "-m", &format!("change {n}")])
-                .env("GIT_COMMITTER_DATE", &date)
-                .env("GIT_AUTHOR_DATE", &date)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{output:?}");
+            git(repo, &["add", "-A"]);
+            git_dated(
+                repo,
+                &["commit", "-q", "-m", &format!("change {n}")],
+                Some(&date),
+            );
         }
         if packed {
             git(repo, &["repack", "-adfq", "--depth=50", "--window=50"]);
