@@ -392,72 +392,12 @@ impl GitRepository {
         max_size: Option<u64>,
         visit: &(dyn Fn(&HistoryBlob, &[u8]) + Sync),
     ) -> OdbPass {
-        let mut errors = Vec::new();
-        let too_large = std::sync::atomic::AtomicU64::new(0);
-        let seen = std::sync::Mutex::new(HashSet::new());
-        let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
-        let objects = self.repo.objects.path().to_path_buf();
-        let blob_once = |id: ObjectId, data: &[u8]| {
-            if first_time(id) {
-                let blob = HistoryBlob {
-                    id,
-                    path: String::new(),
-                    replaced: Vec::new(),
-                };
-                visit(&blob, data);
-            }
+        let options = crate::odb::OdbOptions {
+            threads,
+            max_size,
+            ..crate::odb::OdbOptions::default()
         };
-        let skip_once = |id: ObjectId| {
-            if first_time(id) {
-                too_large.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        };
-        for idx in crate::pack::pack_indices(&objects) {
-            let failed = crate::pack::for_each_blob_in_pack(
-                &idx,
-                &idx.with_extension("pack"),
-                self.repo.objects.object_hash(),
-                threads,
-                max_size,
-                &blob_once,
-                &skip_once,
-            );
-            errors.extend(failed.into_iter().map(|e| self.error(e)));
-        }
-        let loose = gix::odb::loose::Store::at(&objects, self.repo.objects.object_hash());
-        let mut ids = Vec::new();
-        for id in loose.iter() {
-            match id {
-                Ok(id) => ids.push(id),
-                Err(e) => errors.push(self.error(format!("loose objects: {e}"))),
-            }
-        }
-        let failed = std::sync::Mutex::new(Vec::new());
-        in_parts(&ids, threads, |part| {
-            let mut inflate = gix::zlib::Inflate::default();
-            for &id in part {
-                let kind = gix::object::Kind::Blob;
-                match crate::loose::read_loose(&objects, &id, kind, max_size, &mut inflate) {
-                    Ok(Loose::Wanted(data)) => blob_once(id, &data),
-                    Ok(Loose::TooLarge) => skip_once(id),
-                    Ok(Loose::Other) => {}
-                    Err(e) => {
-                        // Present but unreadable: reported here, not again as missing.
-                        first_time(id);
-                        failed
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(self.error(format!("object {id}: {e}")));
-                    }
-                }
-            }
-        });
-        errors.extend(failed.into_inner().unwrap_or_else(|p| p.into_inner()));
-        OdbPass {
-            present: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
-            too_large: too_large.into_inner(),
-            errors,
-        }
+        crate::odb::for_each_blob(&self.repo, &self.display, &options, visit)
     }
 
     /// Calls `visit` with the content of each of `blobs` (a few: staged files, the blobs of a
