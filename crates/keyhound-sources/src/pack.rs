@@ -825,9 +825,14 @@ fn check_crc(bytes: &[u8], expected: Option<u32>) -> Result<(), EntryError> {
     }
 }
 
+/// Output bytes first made ready for an inflate: more are made ready (doubling) only as the
+/// stream fills them, so a header that lies about its size costs what the stream produces.
+const FIRST_OUTPUT: usize = 64 << 10;
+
 /// Inflates the zlib stream at the start of `compressed` into exactly `size` bytes, or says
 /// why it cannot (a size its compressed bytes cannot hold, no memory for it, corrupt data, a
-/// stream of another length). Nothing is allocated for a size the data cannot hold.
+/// stream of another length). Nothing is allocated for a size the data cannot hold, and the
+/// memory touched grows with what the stream actually produces, not with what it claims.
 pub(crate) fn inflate_exact(
     inflate: &mut gix::zlib::Inflate,
     compressed: &[u8],
@@ -842,14 +847,30 @@ pub(crate) fn inflate_exact(
     }
     let len = usize::try_from(size).map_err(|_| EntryError::NoMemory(size))?;
     let mut out = Vec::new();
+    // Reserved, not touched: the capacity is only made ready as the stream fills it.
     out.try_reserve_exact(len)
         .map_err(|_| EntryError::NoMemory(size))?;
-    out.resize(len, 0);
+    out.resize(len.min(FIRST_OUTPUT), 0);
     inflate.reset();
-    let (status, _, written) = inflate
-        .once(compressed, &mut out)
-        .map_err(|e| EntryError::Corrupt(e.to_string()))?;
-    if status != gix::zlib::Status::StreamEnd || written != len {
+    let (mut read, mut written) = (0, 0);
+    loop {
+        // The zlib state keeps its own window, so the stream continues into a fresh slice.
+        let (status, more_in, more_out) = inflate
+            .once(&compressed[read..], &mut out[written..])
+            .map_err(|e| EntryError::Corrupt(e.to_string()))?;
+        read += more_in;
+        written += more_out;
+        if status == gix::zlib::Status::StreamEnd {
+            break;
+        }
+        if written == out.len() && out.len() < len {
+            out.resize(len.min(out.len().saturating_mul(2)), 0);
+        } else if more_in == 0 && more_out == 0 {
+            // No progress: the input ran out, or the stream wants more room than declared.
+            return Err(EntryError::WrongSize { size });
+        }
+    }
+    if written != len {
         return Err(EntryError::WrongSize { size });
     }
     Ok(out)
