@@ -499,3 +499,23 @@ fn a_shared_clone_reads_the_blobs_of_its_alternates() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(errors[0].contains("/nonexistent/objects"), "{}", errors[0]);
 }
+
+#[test]
+fn an_intact_repository_passes_every_check_with_every_blob_read() {
+    let dir = packed_history();
+    let repo = dir.path();
+    write(repo, "loose.txt", b"a loose blob\n");
+    git(repo, &["add", "loose.txt"]);
+    let expected = blobs_by_git(repo);
+    let checked = OdbOptions {
+        verify_pack: true,
+        verify_objects: true,
+        ..plain()
+    };
+    let (found, errors) = blobs_with(repo, &checked);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let loose = git(repo, &["rev-parse", ":loose.txt"]).trim().to_string();
+    assert_eq!(found[&loose].0, b"a loose blob\n");
+    // The staged blob is in the database, though no commit holds it.
+    assert_eq!(found.len(), expected.len() + 1);
+}
