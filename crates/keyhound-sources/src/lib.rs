@@ -8,9 +8,17 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+mod alternates;
+pub mod encoding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 mod loose;
+pub mod odb;
 pub mod pack;
+
+pub use alternates::AlternatesError;
+pub use loose::{LooseError, LooseProblem};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
@@ -112,6 +120,34 @@ pub enum SourceError {
         repo: String,
         /// What went wrong.
         message: String,
+    },
+    /// A pack, or an object in it, could not be read (a truncated or corrupt pack, a bad
+    /// delta, a missing base, a checksum that does not match).
+    #[error("{repo}: {error}")]
+    Pack {
+        /// The repository, as given.
+        repo: String,
+        /// What could not be read, naming the pack and the object.
+        #[source]
+        error: Box<pack::PackError>,
+    },
+    /// A loose object could not be read.
+    #[error("{repo}: {error}")]
+    Loose {
+        /// The repository, as given.
+        repo: String,
+        /// What could not be read, naming the object's file.
+        #[source]
+        error: Box<LooseError>,
+    },
+    /// An alternate object directory (`objects/info/alternates`) could not be used.
+    #[error("{repo}: {error}")]
+    Alternates {
+        /// The repository, as given.
+        repo: String,
+        /// Which alternate, and why.
+        #[source]
+        error: AlternatesError,
     },
     /// A scan root does not exist.
     #[error("{path}: no such file or directory")]

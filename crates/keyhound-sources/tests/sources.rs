@@ -4,8 +4,14 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-use std::path::{Path, PathBuf};
+mod common;
+mod fuzz_seeds;
+mod integrity;
+
+use std::path::PathBuf;
 use std::sync::Mutex;
+
+use common::{blobs_by_git, blobs_by_keyhound, git, git_dated, pack_index, packed_history, write};
 
 use keyhound_sources::git::{GitRepository, ObjectId};
 use keyhound_sources::pack::Packs;
@@ -35,12 +41,6 @@ fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
     let mut seen = seen.into_inner().unwrap();
     seen.files.sort();
     seen
-}
-
-fn write(root: &Path, relative: &str, contents: &[u8]) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
 }
 
 fn tree() -> tempfile::TempDir {
@@ -254,103 +254,6 @@ fn an_unopenable_file_is_an_error_naming_it() {
     assert!(err.to_string().starts_with("gone.txt: "), "{err}");
 }
 
-/// Runs git (tests only: the product reads repositories with gix) and returns its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    git_dated(dir, args, None)
-}
-
-/// [`git`] with author and committer dated `date` (git's own format), when given.
-fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
-    let mut command = std::process::Command::new("git");
-    command
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Dana",
-            "-c",
-            "user.email=dana@ledger.invalid",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    if let Some(date) = date {
-        command
-            .env("GIT_COMMITTER_DATE", date)
-            .env("GIT_AUTHOR_DATE", date);
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A repository whose history is one pack full of delta chains: a config file edited in 40
-/// commits, a 200 KB file (copies of 64 KiB and more) changed in 5, and an unrelated file.
-fn packed_history() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path();
-    git(repo, &["init", "-q", "-b", "main"]);
-    write(repo, "notes.txt", b"unrelated notes\n");
-    let mut config = String::from("[service]\n");
-    let mut big: Vec<u8> = (0..200_000u32)
-        .map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[(i % 27) as usize])
-        .collect();
-    for i in 0..40 {
-        config.push_str(&format!("setting_{i} = value {}\n", i * 7919 % 1000));
-        write(repo, "app/config.ini", config.as_bytes());
-        if i % 8 == 0 {
-            big[i * 4000] = b'#';
-            write(repo, "data/big.txt", &big);
-        }
-        git(repo, &["add", "-A"]);
-        git(repo, &["commit", "-q", "-m", &format!("Change {i}")]);
-    }
-    git(repo, &["repack", "-adfq", "--depth=50", "--window=50"]);
-    dir
-}
-
-/// Every blob the history holds, with its content, as git reads it.
-fn blobs_by_git(repo: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let listed = git(repo, &["rev-list", "--objects", "--all"]);
-    let mut blobs = std::collections::BTreeMap::new();
-    for line in listed.lines() {
-        let id = line.split(' ').next().unwrap();
-        if git(repo, &["cat-file", "-t", id]).trim() == "blob" {
-            let content = std::process::Command::new("git")
-                .current_dir(repo)
-                .args(["cat-file", "blob", id])
-                .output()
-                .unwrap()
-                .stdout;
-            blobs.insert(id.to_string(), content);
-        }
-    }
-    blobs
-}
-
-/// Each blob's content and how often it was visited, by id.
-type Visited = std::collections::BTreeMap<String, (Vec<u8>, usize)>;
-
-/// What `for_each_blob_in_odb` hands out, and the errors it reports.
-fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
-    let opened = GitRepository::open(repo).unwrap();
-    let seen = Mutex::new(std::collections::BTreeMap::new());
-    let pass = opened.for_each_blob_in_odb(None, &|id, data| {
-        let mut seen = seen.lock().unwrap();
-        let entry = seen
-            .entry(id.to_string())
-            .or_insert_with(|| (data.to_vec(), 0));
-        entry.1 += 1;
-    });
-    (
-        seen.into_inner().unwrap(),
-        pass.errors.iter().map(ToString::to_string).collect(),
-    )
-}
-
 #[test]
 fn every_packed_blob_is_read_once_with_its_exact_content() {
     let dir = packed_history();
@@ -386,61 +289,6 @@ fn every_packed_blob_is_read_once_with_its_exact_content() {
             );
         }
     }
-}
-
-#[test]
-fn a_corrupt_delta_base_is_reported_and_every_other_blob_still_read() {
-    let dir = packed_history();
-    let repo = dir.path();
-    let index = pack_index(repo);
-    let verify = git(repo, &["verify-pack", "-v", &index.to_string_lossy()]);
-    // verify-pack -v: id type size size-in-pack offset [depth base-id]
-    let rows: Vec<Vec<&str>> = verify
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|f| f.len() >= 5 && f[1] == "blob")
-        .collect();
-    let base = rows
-        .iter()
-        .find(|f| f.len() == 5 && rows.iter().any(|d| d.len() == 7 && d[6] == f[0]))
-        .expect("a blob that deltas are built on");
-    let (id, in_pack, offset): (&str, u64, u64) =
-        (base[0], base[3].parse().unwrap(), base[4].parse().unwrap());
-    let pack = index.with_extension("pack");
-    let mut bytes = std::fs::read(&pack).unwrap();
-    // Past the entry header, garble the compressed data.
-    let start = usize::try_from(offset + in_pack / 2).unwrap();
-    for b in &mut bytes[start..start + 8] {
-        *b ^= 0x5a;
-    }
-    let mut permissions = std::fs::metadata(&pack).unwrap().permissions();
-    #[allow(
-        clippy::permissions_set_readonly_false,
-        reason = "git makes packs read-only"
-    )]
-    permissions.set_readonly(false);
-    std::fs::set_permissions(&pack, permissions).unwrap();
-    std::fs::write(&pack, bytes).unwrap();
-
-    let (found, errors) = blobs_by_keyhound(repo);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains(id), "names the object: {errors:?}");
-    assert!(
-        errors[0].contains("skipped"),
-        "says what is lost: {errors:?}"
-    );
-    assert!(!found.contains_key(id));
-    let notes = git(repo, &["rev-parse", "HEAD:notes.txt"]);
-    assert_eq!(found[notes.trim()].0, b"unrelated notes\n");
-}
-
-/// The one pack index of a repacked repository.
-fn pack_index(repo: &Path) -> PathBuf {
-    std::fs::read_dir(repo.join(".git/objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .unwrap()
 }
 
 #[test]
@@ -549,7 +397,11 @@ fn blobs_over_the_size_limit_are_counted_not_read_loose_or_packed() {
         }
         let opened = GitRepository::open(repo).unwrap();
         let visited = Mutex::new(Vec::new());
-        let pass = opened.for_each_blob_in_odb(Some(1 << 20), &|id, data| {
+        let options = keyhound_sources::odb::OdbOptions {
+            max_size: Some(1 << 20),
+            ..Default::default()
+        };
+        let pass = opened.for_each_blob_in_odb(&options, &|id, data| {
             visited.lock().unwrap().push((id.to_string(), data.len()));
         });
         let visited = visited.into_inner().unwrap();

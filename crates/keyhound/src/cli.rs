@@ -195,6 +195,12 @@ pub struct ScanArgs {
     /// and the lifecycle walk)
     #[arg(long)]
     pub stats: bool,
+    /// History scans: also check each pack's trailing checksum (a second read of every pack)
+    #[arg(long)]
+    pub verify_pack: bool,
+    /// History scans: hash every blob read and check it against its id
+    #[arg(long)]
+    pub verify_objects: bool,
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,

@@ -25,10 +25,10 @@ pub use gix::ObjectId;
 pub use gix::hashtable::HashSet as ObjectIdSet;
 use rayon::prelude::*;
 
+pub use crate::odb::{OdbOptions, OdbPass};
 pub use changes::{ChangeSet, ChangedBlob};
 pub use lifecycle::{CommitInfo, HistoryTrace, PathIntroduction, SecretTrace, TraceRequest};
 pub use objects::BlobReader;
-pub use odb::OdbPass;
 
 use crate::SourceError;
 use crate::pack::Packs;

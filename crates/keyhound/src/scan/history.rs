@@ -7,7 +7,7 @@ use std::path::Path;
 use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, Commit, Lifecycle, Owner, Status};
 use keyhound_sources::Excludes;
 use keyhound_sources::git::{
-    CommitInfo, GitRepository, HistoryTrace, ObjectId, SecretTrace, TraceRequest,
+    CommitInfo, GitRepository, HistoryTrace, ObjectId, OdbOptions, SecretTrace, TraceRequest,
 };
 
 use super::changes::scan_changes;
@@ -61,7 +61,13 @@ pub(crate) fn scan_history(
         }
         None => {
             let matches = Matches::default();
-            let pass = repo.for_each_blob_in_odb(limit, &|id, bytes| {
+            let options = OdbOptions {
+                threads: 0,
+                max_size: limit,
+                verify_pack: args.verify_pack,
+                verify_objects: args.verify_objects,
+            };
+            let pass = repo.for_each_blob_in_odb(&options, &|id, bytes| {
                 scanner.bytes("", Some(id), bytes, &matches);
             });
             scanner.sink.skipped(pass.too_large);
