@@ -27,6 +27,9 @@ use super::changes::{MAX_TREE_DEPTH, joined};
 use super::objects::ObjectReader;
 use crate::SourceError;
 
+/// Slices of the commit order per thread in the lifecycle walk (see [`GitRepository::trace`]).
+const WALK_SLICES_PER_THREAD: usize = 8;
+
 /// Missing blobs named one by one before the rest are counted.
 const MISSING_SHOWN: usize = 10;
 
@@ -171,9 +174,14 @@ impl GitRepository {
             .collect();
 
         // Classify every commit by its root tree, in contiguous slices of the parents-first
-        // order (neighbours share most subtrees), one worker per thread.
+        // order (neighbours share most subtrees). Eight slices a thread: later history has
+        // larger trees, so equal halves leave one thread idle (on git/git the walk took 4.0 s in
+        // two slices, 3.0 s in sixteen), and each slice's memo is dropped when it is done.
         let order = parents_first(&nodes);
-        let slice = order.len().div_ceil(rayon::current_num_threads()).max(1);
+        let slice = order
+            .len()
+            .div_ceil(rayon::current_num_threads() * WALK_SLICES_PER_THREAD)
+            .max(1);
         let parts: Vec<WalkedPart> = order
             .par_chunks(slice)
             .map(|part| {
