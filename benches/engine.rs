@@ -111,13 +111,7 @@ fn bench(c: &mut Criterion) {
     if let Some(dir) = std::env::var_os("KEYHOUND_BENCH_DENSE") {
         corpora.push(("dense", corpus(Path::new(&dir), DENSE)));
     }
-    let mut keywords: Vec<&str> = rules
-        .rules()
-        .iter()
-        .flat_map(|r| r.rule.keywords.iter().map(String::as_str))
-        .collect();
-    keywords.sort_unstable();
-    keywords.dedup();
+    let keywords = rules.keywords();
     for (corpus_name, text) in &corpora {
         let mut group = c.benchmark_group(format!("engine/{corpus_name}"));
         group.throughput(Throughput::Bytes(text.len() as u64));

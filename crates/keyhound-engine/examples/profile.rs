@@ -20,13 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match mode.as_str() {
         "simd" | "scalar" => {
             let text = std::fs::read(path)?;
-            let mut keywords: Vec<&str> = rules
-                .rules()
-                .iter()
-                .flat_map(|r| r.rule.keywords.iter().map(String::as_str))
-                .collect();
-            keywords.sort_unstable();
-            keywords.dedup();
+            let keywords = rules.keywords();
             let kind = if mode == "simd" {
                 PrefilterKind::Simd
             } else {

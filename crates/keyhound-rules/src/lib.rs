@@ -378,6 +378,18 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Every keyword of every rule, sorted, each once.
+    pub fn keywords(&self) -> Vec<&str> {
+        let mut keywords: Vec<&str> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.rule.keywords.iter().map(String::as_str))
+            .collect();
+        keywords.sort_unstable();
+        keywords.dedup();
+        keywords
+    }
+
     /// The number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
