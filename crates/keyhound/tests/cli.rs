@@ -1851,3 +1851,53 @@ fn history_findings_carry_their_lifecycle_owners_and_history_nhi_risks() {
     assert_eq!(f["lifecycle"]["status"], "active");
     assert_eq!(f["owner"]["codeowners"], serde_json::json!(["@org/sre"]));
 }
+
+#[test]
+fn utf16_and_utf32_files_are_decoded_and_scanned_with_their_own_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(101);
+    let text = format!("# settings\r\nGITHUB_TOKEN={token}\r\n");
+    let utf16le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let utf16be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+        .collect();
+    let utf32le: Vec<u8> = [0xFF, 0xFE, 0x00, 0x00]
+        .into_iter()
+        .chain(text.chars().flat_map(|c| u32::from(c).to_le_bytes()))
+        .collect();
+    for (name, bytes) in [
+        ("le.env", &utf16le),
+        ("be.env", &utf16be),
+        ("wide.env", &utf32le),
+    ] {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+    }
+    let out = run_in(
+        dir.path(),
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let found = finding(&report, &token);
+    let places: Vec<(&str, u64, u64)> = found["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| {
+            (
+                o["path"].as_str().expect("path"),
+                o["line"].as_u64().expect("line"),
+                o["column"].as_u64().expect("column"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [("be.env", 2, 14), ("le.env", 2, 14), ("wide.env", 2, 14)],
+        "{report}"
+    );
+}

@@ -119,7 +119,9 @@ pub(crate) struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    /// Scans one input held in memory into `matches`.
+    /// Scans one input held in memory into `matches`. UTF-16 and UTF-32 text is scanned as
+    /// the UTF-8 it decodes to: lines and columns (in characters) are the original's, and
+    /// offsets point into the original bytes.
     pub(crate) fn bytes(
         &self,
         path: &str,
@@ -127,6 +129,23 @@ impl Scanner<'_> {
         bytes: &[u8],
         matches: &Matches,
     ) {
+        if let Some(decoded) = keyhound_sources::encoding::decode_text(bytes) {
+            let text = decoded.text.as_bytes();
+            let mut stats = ScanStats::default();
+            let found = SCRATCH.with(|scratch| {
+                self.engine
+                    .scan(text, &mut scratch.borrow_mut(), &mut stats)
+                    .into_iter()
+                    .map(|mut m| {
+                        let snippet = Snippet::from_haystack(text, m.span.clone());
+                        m.span = decoded.original_offset(m.span.start)
+                            ..decoded.original_offset(m.span.end);
+                        (m, snippet)
+                    })
+                    .collect()
+            });
+            return self.record(path, blob, found, &stats, matches);
+        }
         if !self.include_binary && keyhound_sources::looks_binary(bytes) {
             self.sink.skipped(1);
             return;
