@@ -175,8 +175,8 @@ impl GitRepository {
 
         // Classify every commit by its root tree, in contiguous slices of the parents-first
         // order (neighbours share most subtrees). Eight slices a thread: later history has
-        // larger trees, so equal halves leave one thread idle (on git/git the walk took 4.0 s in
-        // two slices, 3.0 s in sixteen), and each slice's memo is dropped when it is done.
+        // larger trees, so equal halves leave one thread idle (on git/git, lifecycle and owners
+        // took 4.1 s with two slices, 3.0 s with sixteen), and each slice's memo is dropped when it is done.
         let order = parents_first(&nodes);
         let slice = order
             .len()
@@ -279,6 +279,23 @@ impl GitRepository {
                 .map_or(&[], Vec::as_slice)
         };
 
+        // HEAD's first-parent line, oldest first: the default branch.
+        let index_of: HashMap<ObjectId, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+        let head = tips.head.and_then(|h| index_of.get(&h).copied());
+        let mut mainline = Vec::new();
+        let mut at = head;
+        while let Some(n) = at {
+            mainline.push(n);
+            at = nodes[n].parents.first().copied();
+        }
+        mainline.reverse();
+        let tips_walked: Vec<(&str, usize)> = tips
+            .named
+            .iter()
+            .filter_map(|(name, id)| index_of.get(id).map(|&n| (name.as_str(), n)))
+            .collect();
+
         // Per secret: holders, and per path the first commit there.
         let position: Vec<usize> = {
             let mut position = vec![0; nodes.len()];
@@ -313,28 +330,57 @@ impl GitRepository {
                 }
             }
         }
-        let holds = |n: usize, secret: u32| {
-            held_by[n]
+        // The secrets commit `n`'s tree holds, sorted.
+        let secrets_held = |n: usize| -> Vec<u32> {
+            let mut held: Vec<u32> = held_by[n]
                 .iter()
-                .any(|&pair| secrets_of_pair(pair).contains(&secret))
+                .flat_map(|&pair| secrets_of_pair(pair).iter().copied())
+                .collect();
+            held.sort_unstable();
+            held.dedup();
+            held
         };
-
-        // HEAD's first-parent line, oldest first: the default branch.
-        let index_of: HashMap<ObjectId, usize> =
-            nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
-        let head = tips.head.and_then(|h| index_of.get(&h).copied());
-        let mut mainline = Vec::new();
-        let mut at = head;
-        while let Some(n) = at {
-            mainline.push(n);
-            at = nodes[n].parents.first().copied();
+        // Each fact below comes from one pass over the commits, not one per secret.
+        let mut on_mainline: Vec<Option<usize>> = vec![None; nodes.len()];
+        for (i, &n) in mainline.iter().enumerate() {
+            on_mainline[n] = Some(i);
         }
-        mainline.reverse();
-        let tips_walked: Vec<(&str, usize)> = tips
-            .named
-            .iter()
-            .filter_map(|(name, id)| index_of.get(id).map(|&n| (name.as_str(), n)))
-            .collect();
+        // Per secret: the last position on the default branch whose tree holds it.
+        let mut last_on_mainline: Vec<Option<usize>> = vec![None; trace.secrets.len()];
+        let mut current: Vec<u32> = Vec::new();
+        for (i, &n) in mainline.iter().enumerate() {
+            // The same holdings as the commit before (shared): the same secrets.
+            if i == 0 || !Arc::ptr_eq(&held_by[n], &held_by[mainline[i - 1]]) {
+                current = secrets_held(n);
+            }
+            for &secret in &current {
+                last_on_mainline[secret as usize] = Some(i);
+            }
+        }
+        // Per secret off the default branch: the first commit (parents first) that dropped it
+        // from its first parent's tree.
+        let mut dropped_in: Vec<Option<usize>> = vec![None; trace.secrets.len()];
+        for &n in &order {
+            let Some(&p) = nodes[n].parents.first() else {
+                continue;
+            };
+            if Arc::ptr_eq(&held_by[n], &held_by[p]) || held_by[p].is_empty() {
+                continue;
+            }
+            let now = secrets_held(n);
+            for secret in secrets_held(p) {
+                if now.binary_search(&secret).is_err() {
+                    dropped_in[secret as usize].get_or_insert(n);
+                }
+            }
+        }
+        let at_head: Vec<u32> = head.map(secrets_held).unwrap_or_default();
+        let mut refs_of: Vec<Vec<String>> = vec![Vec::new(); trace.secrets.len()];
+        for &(name, n) in &tips_walked {
+            for secret in secrets_held(n) {
+                refs_of[secret as usize].push(name.to_string());
+            }
+        }
 
         let mut referenced = Referenced::default();
         let mut paths_of: Vec<Vec<(u32, usize)>> = vec![Vec::new(); trace.secrets.len()];
@@ -350,7 +396,7 @@ impl GitRepository {
             };
             secret.first_seen = Some(referenced.index(first_seen));
             secret.last_seen = last[s].map(|n| referenced.index(n));
-            secret.present_at_head = head.is_some_and(|h| holds(h, key));
+            secret.present_at_head = at_head.binary_search(&key).is_ok();
             if let Some(h) = head {
                 secret.at_head = held_by[h]
                     .iter()
@@ -362,11 +408,7 @@ impl GitRepository {
                     .collect();
                 secret.at_head.sort();
             }
-            secret.refs = tips_walked
-                .iter()
-                .filter(|&&(_, n)| holds(n, key))
-                .map(|&(name, _)| name.to_string())
-                .collect();
+            secret.refs = std::mem::take(&mut refs_of[s]);
             secret.refs.sort();
             secret.refs.dedup();
             // One entry per path: the earliest commit that put the secret there.
@@ -389,14 +431,14 @@ impl GitRepository {
                 })
                 .collect();
             if secret.present_at_head {
-                if let Some((path, blob)) = secret.at_head.first() {
+                if let (Some(h), Some((path, blob))) = (head, secret.at_head.first()) {
                     let touched = self.line_last_touched(
                         &repo,
                         request,
                         key,
                         (path.as_bytes(), *blob),
                         &nodes,
-                        &mainline,
+                        h,
                         &held_by,
                         &pairs,
                         &traced,
@@ -407,11 +449,9 @@ impl GitRepository {
             }
             // Removed: on the default branch after its last commit there that held it; else the
             // first commit (parents first) that dropped it from its first parent.
-            let removal = match mainline.iter().rposition(|&n| holds(n, key)) {
+            let removal = match last_on_mainline[s] {
                 Some(i) => mainline.get(i + 1).copied(),
-                None => order.iter().copied().find(|&n| {
-                    !holds(n, key) && nodes[n].parents.first().is_some_and(|&p| holds(p, key))
-                }),
+                None => dropped_in[s],
             };
             let Some(removal) = removal else {
                 continue;
@@ -422,11 +462,14 @@ impl GitRepository {
             let rule = request.rule_of_secret[s];
             let its_paths: HashSet<&[u8]> =
                 secret.paths.iter().map(|p| p.path.as_bytes()).collect();
-            let later: Vec<usize> = match mainline.iter().position(|&n| n == removal) {
-                Some(i) => mainline[i..].to_vec(),
-                None => vec![removal],
+            let later: &[usize] = match on_mainline[removal] {
+                Some(i) => &mainline[i..],
+                None => std::slice::from_ref(&removal),
             };
-            secret.replaced = later.iter().any(|&n| {
+            // Consecutive commits with the same holdings share them: look at each once.
+            let mut distinct: Vec<usize> = later.to_vec();
+            distinct.dedup_by(|next, kept| Arc::ptr_eq(&held_by[*next], &held_by[*kept]));
+            secret.replaced = distinct.iter().any(|&n| {
                 held_by[n].iter().any(|&pair| {
                     its_paths.contains(pairs[pair as usize].1.as_slice())
                         && secrets_of_pair(pair).iter().any(|&other| {
@@ -481,7 +524,7 @@ impl GitRepository {
         key: u32,
         head: (&[u8], ObjectId),
         nodes: &[Node],
-        mainline: &[usize],
+        head_commit: usize,
         held_by: &[Holding],
         pairs: &[(u32, BString)],
         traced: &[ObjectId],
@@ -513,7 +556,7 @@ impl GitRepository {
         };
         // From HEAD back through the parents that still have the line (the first parent when it
         // does, else the one that brought it, as for a merged branch).
-        let mut at = *mainline.last()?;
+        let mut at = head_commit;
         if blob_at(at) != Some(head_blob) {
             return None;
         }

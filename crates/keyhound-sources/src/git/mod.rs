@@ -21,8 +21,6 @@ use std::sync::OnceLock;
 
 /// A git object id.
 pub use gix::ObjectId;
-/// A hash set of object ids that hashes by the ids' own bytes.
-pub use gix::hashtable::HashSet as ObjectIdSet;
 use rayon::prelude::*;
 
 pub use crate::odb::{OdbOptions, OdbPass};

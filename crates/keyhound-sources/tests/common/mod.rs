@@ -94,21 +94,9 @@ pub fn blobs_by_git(repo: &Path) -> std::collections::BTreeMap<String, Vec<u8>> 
 /// Each blob's content and how often it was visited, by id.
 pub type Visited = std::collections::BTreeMap<String, (Vec<u8>, usize)>;
 
-/// What `for_each_blob_in_odb` hands out, and the errors it reports.
+/// What `for_each_blob_in_odb` hands out with the default options, and the errors it reports.
 pub fn blobs_by_keyhound(repo: &Path) -> (Visited, Vec<String>) {
-    let opened = GitRepository::open(repo).unwrap();
-    let seen = Mutex::new(std::collections::BTreeMap::new());
-    let pass = opened.for_each_blob_in_odb(&OdbOptions::default(), &|id, data| {
-        let mut seen = seen.lock().unwrap();
-        let entry = seen
-            .entry(id.to_string())
-            .or_insert_with(|| (data.to_vec(), 0));
-        entry.1 += 1;
-    });
-    (
-        seen.into_inner().unwrap(),
-        pass.errors.iter().map(ToString::to_string).collect(),
-    )
+    blobs_with(repo, &OdbOptions::default())
 }
 
 /// The one pack index of a repacked repository.
@@ -123,9 +111,9 @@ pub fn pack_index(repo: &Path) -> PathBuf {
 /// What the odb pass with `options` hands out for the repository at `repo`, and the errors it
 /// reports (as the CLI prints them).
 pub fn blobs_with(repo: &Path, options: &OdbOptions) -> (Visited, Vec<String>) {
-    let opened = gix::open(repo).unwrap().into_sync();
+    let opened = GitRepository::open(repo).unwrap();
     let seen = Mutex::new(std::collections::BTreeMap::new());
-    let pass = keyhound_sources::odb::for_each_blob(&opened, "repo", options, &|id, data| {
+    let pass = opened.for_each_blob_in_odb(options, &|id, data| {
         let mut seen = seen.lock().unwrap();
         let entry = seen
             .entry(id.to_string())

@@ -158,7 +158,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for root in &tree_roots {
-        if let Some(owners) = working_tree_codeowners(root) {
+        if let Some(owners) = working_tree_codeowners(root, &sink) {
             let prefix = working_tree_prefix(root);
             set.assign_codeowners(&|path: &str| match &prefix {
                 Some(prefix) => path
@@ -227,12 +227,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     policy.finish(&triage, &tally.errors)
 }
 
-/// The CODEOWNERS file of a scanned directory (or of the repository holding it).
-fn working_tree_codeowners(root: &Path) -> Option<CodeOwners> {
+/// The CODEOWNERS file of a scanned directory: the first of [`CODEOWNERS_LOCATIONS`] there.
+/// One that exists but cannot be read is reported, not taken for none.
+fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
     let base = if root.is_dir() { root } else { root.parent()? };
     CODEOWNERS_LOCATIONS.iter().find_map(|location| {
-        let text = std::fs::read_to_string(base.join(location)).ok()?;
-        Some(CodeOwners::parse(&text))
+        let path = base.join(location);
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                sink.error(format!("{}: cannot read: {e}", path.display()));
+                None
+            }
+        }
     })
 }
 
