@@ -1901,3 +1901,56 @@ fn utf16_and_utf32_files_are_decoded_and_scanned_with_their_own_lines() {
         "{report}"
     );
 }
+
+#[test]
+fn a_staged_utf16_file_reports_only_the_secrets_its_change_brings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let utf16 = |text: &str| -> Vec<u8> {
+        [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect()
+    };
+    let (old, new) = (github_pat(111), github_pat(112));
+    std::fs::write(repo.join("app.env"), utf16(&format!("TOKEN={old}\r\n"))).expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "settings"]);
+    // An edit that keeps the old secret: nothing new.
+    std::fs::write(
+        repo.join("app.env"),
+        utf16(&format!("# edited\r\nTOKEN={old}\r\n")),
+    )
+    .expect("write");
+    git(repo, &["add", "-A"]);
+    let out = run_in(repo, &["scan", "--staged", "-q"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    // An edit that adds a secret: that one only.
+    std::fs::write(
+        repo.join("app.env"),
+        utf16(&format!("TOKEN={old}\r\nOTHER={new}\r\n")),
+    )
+    .expect("write");
+    git(repo, &["add", "-A"]);
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "--staged",
+            "-q",
+            "--format",
+            "json",
+            "--show-secrets",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let secrets: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret"))
+        .collect();
+    assert_eq!(secrets, [new.as_str()], "{report}");
+}

@@ -50,6 +50,11 @@ fn drop_inherited(
             match reader.read(id, &blob.path) {
                 Ok(bytes) => {
                     let mut found: HashMap<usize, HashSet<Vec<u8>>> = HashMap::new();
+                    // Compared as scanned: UTF-16/32 text as the UTF-8 it decodes to.
+                    let bytes: Rc<[u8]> = match keyhound_sources::encoding::decode_text(&bytes) {
+                        Some(decoded) => decoded.text.into_bytes().into(),
+                        None => bytes,
+                    };
                     for (rule, secret) in scanner.secrets(&bytes) {
                         found.entry(rule).or_default().insert(secret);
                     }
@@ -72,7 +77,8 @@ fn drop_inherited(
         .collect()
 }
 
-/// The content a changed blob replaced, and the secrets the engine finds in it, by rule.
+/// The content a changed blob replaced (as text, decoded like the scan decodes it), and the
+/// secrets the engine finds in it, by rule.
 struct PreImage {
     bytes: Rc<[u8]>,
     found: HashMap<usize, HashSet<Vec<u8>>>,
