@@ -1954,3 +1954,47 @@ fn a_staged_utf16_file_reports_only_the_secrets_its_change_brings() {
         .collect();
     assert_eq!(secrets, [new.as_str()], "{report}");
 }
+
+#[test]
+fn a_secret_added_and_removed_on_a_side_branch_is_removed_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let who = ("Dana Deploy", "dana@ledger.invalid");
+    commit_as(
+        repo,
+        &[("README.md", Some("# ledger\n"))],
+        "Initial commit",
+        who,
+        "2024-01-01T10:00:00Z",
+    );
+    git(repo, &["checkout", "-q", "-b", "topic"]);
+    let token = github_pat(121);
+    commit_as(
+        repo,
+        &[("topic.env", Some(&format!("GITHUB_TOKEN={token}\n")))],
+        "Try the token",
+        who,
+        "2024-01-02T10:00:00Z",
+    );
+    let removal = commit_as(
+        repo,
+        &[("topic.env", None)],
+        "Take it out again",
+        who,
+        "2024-01-05T10:00:00Z",
+    );
+    git(repo, &["checkout", "-q", "main"]);
+
+    let out = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let life = &finding(&report, &token)["lifecycle"];
+    assert_eq!(life["status"], "removed", "{life}");
+    assert_eq!(life["removed_in"]["id"], removal.as_str());
+    assert_eq!(life["refs"], serde_json::json!([]));
+    assert_eq!(life["exposure_days"], 3);
+}
