@@ -11,6 +11,7 @@ use keyhound_sources::git::{
 };
 
 use super::changes::scan_changes;
+use super::progress::{PhaseClock, PhaseTime};
 use super::sink::{Matches, Pending, Scanner};
 use crate::cli::ScanArgs;
 
@@ -22,7 +23,7 @@ pub(crate) struct HistoryScan {
     /// The newest commit date of the walked history, if any commit was walked.
     pub newest_date: Option<i64>,
     /// How long reading and scanning the blobs took, and then the lifecycle walk.
-    pub timings: [std::time::Duration; 2],
+    pub timings: [PhaseTime; 2],
 }
 
 /// The lifecycle and owner of the finding of (`rule`, `secret`).
@@ -43,7 +44,7 @@ pub(crate) fn scan_history(
     excludes: &Excludes,
 ) -> anyhow::Result<HistoryScan> {
     let limit = (args.max_file_size > 0).then_some(args.max_file_size);
-    let started = std::time::Instant::now();
+    let started = PhaseClock::start();
     let (matches, present, damaged) = match &args.since_commit {
         Some(rev) => {
             let mut changes = repo.since(rev, args.branch.as_deref())?;
@@ -108,6 +109,7 @@ pub(crate) fn scan_history(
     }
     let rule_of_secret: Vec<u32> = secrets.iter().map(|&(rule, _)| rule as u32).collect();
     let blob_pass = started.elapsed();
+    let lifecycle_started = PhaseClock::start();
     scanner.sink.progress.stage("· tracing commits");
     let trace = repo.trace(&TraceRequest {
         blobs: &blobs,
@@ -224,7 +226,7 @@ pub(crate) fn scan_history(
         matches: placed_matches,
         annotations,
         newest_date: (trace.commits_walked > 0).then_some(trace.newest_date),
-        timings: [blob_pass, started.elapsed() - blob_pass],
+        timings: [blob_pass, lifecycle_started.elapsed()],
     })
 }
 

@@ -97,10 +97,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                         let [blobs, lifecycle] = scan.timings;
                         sink.progress.suspend(|| {
                             eprintln!(
-                                "keyhound: {}: blob pass {:.3} s, lifecycle and owners {:.3} s",
+                                "keyhound: {}: blob pass {blobs}, lifecycle and owners {lifecycle}",
                                 root.display(),
-                                blobs.as_secs_f64(),
-                                lifecycle.as_secs_f64()
                             );
                         });
                     }

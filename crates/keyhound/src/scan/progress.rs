@@ -79,3 +79,59 @@ impl Progress {
         }
     }
 }
+
+/// Wall-clock and process CPU time since a start, for `--stats`: on a shared machine the
+/// CPU time says what a phase cost when the wall clock cannot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PhaseClock {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+/// What one phase took.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PhaseTime {
+    pub wall: Duration,
+    /// Process CPU time (all threads, user and system); `None` where it cannot be read.
+    pub cpu: Option<Duration>,
+}
+
+impl PhaseClock {
+    pub(crate) fn start() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: process_cpu_time(),
+        }
+    }
+
+    /// The time since the start.
+    pub(crate) fn elapsed(&self) -> PhaseTime {
+        PhaseTime {
+            wall: self.wall.elapsed(),
+            cpu: process_cpu_time()
+                .zip(self.cpu)
+                .map(|(now, then)| now.saturating_sub(then)),
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3} s", self.wall.as_secs_f64())?;
+        if let Some(cpu) = self.cpu {
+            write!(f, " (CPU {:.2} s)", cpu.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+/// The CPU time of this process so far, user and system, from `/proc/self/stat` (Linux; the
+/// kernel counts it in clock ticks, 100 a second on every Linux architecture's default).
+fn process_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name, in parentheses, may hold spaces: fields are counted after it.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
