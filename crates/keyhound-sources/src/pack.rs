@@ -1006,7 +1006,7 @@ impl Packs {
 }
 
 /// An object's kind and content, shared between the cache and its readers.
-pub type Decoded = (gix::object::Kind, Rc<[u8]>);
+pub type Decoded = (gix::object::Kind, Rc<Vec<u8>>);
 
 /// Delta bases named by id followed before a lookup gives up.
 const MAX_REF_DELTA_DEPTH: usize = 64;
@@ -1079,20 +1079,21 @@ impl PackCursor<'_> {
                         .ok_or_else(|| EntryError::MissingBase(base_id.to_string()))?;
                 }
                 EntryKind::Object(kind) => {
-                    let data: Rc<[u8]> = inflated.into();
+                    // Shared as built: turning the buffer into an `Rc<[u8]>` would copy it.
+                    let data = Rc::new(inflated);
                     self.remember(n, at, kind, &data);
                     break (kind, data);
                 }
             }
         };
         while let Some((at, delta)) = deltas.pop() {
-            data = apply_delta(&data, &delta)?.into();
+            data = Rc::new(apply_delta(&data, &delta)?);
             self.remember(n, at, kind, &data);
         }
         Ok((kind, data))
     }
 
-    fn remember(&mut self, n: usize, offset: u64, kind: gix::object::Kind, data: &Rc<[u8]>) {
+    fn remember(&mut self, n: usize, offset: u64, kind: gix::object::Kind, data: &Rc<Vec<u8>>) {
         if data.len() > CURSOR_CACHE_BYTES / 4 {
             return;
         }

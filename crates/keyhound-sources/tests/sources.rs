@@ -330,7 +330,10 @@ fn single_object_reads_match_git_for_every_object_of_a_packed_history() {
             .find(&gix::ObjectId::from_hex(id.as_bytes()).unwrap())
             .unwrap_or_else(|| panic!("the packs read {id}"));
         assert_eq!(read_kind.to_string(), kind, "{id}");
-        assert!(&*data == content, "{id}: content differs from git's");
+        assert!(
+            data.as_slice() == content,
+            "{id}: content differs from git's"
+        );
         kinds.insert(kind.to_string());
     }
     assert_eq!(kinds.len(), 3, "commits, trees and blobs: {kinds:?}");

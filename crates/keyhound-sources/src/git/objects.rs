@@ -32,7 +32,7 @@ impl<'a> ObjectReader<'a> {
         repo: &gix::Repository,
         id: ObjectId,
         kind: gix::object::Kind,
-    ) -> Result<Rc<[u8]>, String> {
+    ) -> Result<Rc<Vec<u8>>, String> {
         if let Some((found, data)) = self.packs.find(&id)
             && found == kind
         {
@@ -41,13 +41,13 @@ impl<'a> ObjectReader<'a> {
         if let Ok(Loose::Wanted(data)) =
             crate::loose::read_loose(self.objects, &id, kind, None, &mut self.inflate)
         {
-            return Ok(data.into());
+            return Ok(Rc::new(data));
         }
         let object = repo.find_object(id).map_err(|e| e.to_string())?;
         if object.kind != kind {
             return Err(format!("a {}, not a {kind}", object.kind));
         }
-        Ok(object.detach().data.into())
+        Ok(Rc::new(object.detach().data))
     }
 }
 
@@ -64,6 +64,7 @@ impl BlobReader<'_> {
     pub fn read(&mut self, id: ObjectId, path: &str) -> Result<Rc<[u8]>, SourceError> {
         self.objects
             .read(&self.repo, id, gix::object::Kind::Blob)
+            .map(|data| Rc::from(data.as_slice()))
             .map_err(|e| SourceError::Git {
                 repo: self.display.clone(),
                 message: format!("blob {id} ({path}): {e}"),
