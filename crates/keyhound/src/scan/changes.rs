@@ -18,14 +18,19 @@ pub(crate) fn scan_changes(
 ) -> Vec<Pending> {
     let matches = Matches::default();
     let errors = repo.for_each_blob(blobs, &|blob, bytes| {
-        if max_file_size.is_some_and(|l| bytes.len() as u64 > l) {
-            scanner.sink.skipped(1);
+        if let Some(limit) = max_file_size.filter(|&l| bytes.len() as u64 > l) {
+            let detail = format!("too large ({} bytes, the limit is {limit})", bytes.len());
+            scanner
+                .sink
+                .skip(keyhound_report::SkipReason::TooLarge, &blob.path, detail);
         } else {
             scanner.bytes(&blob.path, Some(blob.id), bytes, &matches);
         }
     });
+    // One error per blob that could not be read; the message names it.
     for error in errors {
-        scanner.sink.error(error.to_string());
+        let message = error.to_string();
+        scanner.sink.unreadable(&message, message.clone());
     }
     drop_inherited(scanner, repo, blobs, matches.into_vec())
 }

@@ -70,7 +70,7 @@ pub(crate) fn scan_history(
             let pass = repo.for_each_blob_in_odb(&options, &|id, bytes| {
                 scanner.bytes("", Some(id), bytes, &matches);
             });
-            scanner.sink.skipped(pass.too_large);
+            scanner.sink.too_large_blobs(pass.too_large);
             for error in &pass.errors {
                 scanner.sink.error(error.to_string());
             }
