@@ -1594,6 +1594,7 @@ fn hook_install_follows_core_hooks_path_and_linked_worktrees() {
 
 /// Baselines, the configuration file, inline allows, code-scanning SARIF, gitleaks import and
 /// the CI recipes.
+mod battery;
 mod ci;
 
 #[test]
