@@ -1112,6 +1112,7 @@ fn a_corrupt_object_is_reported_and_other_findings_kept() {
             .len(),
         1
     );
+    assert_eq!(report["summary"]["skipped"]["unreadable"], 1);
 }
 
 #[test]

@@ -72,7 +72,7 @@ pub(crate) fn scan_history(
             });
             scanner.sink.too_large_blobs(pass.too_large);
             for error in &pass.errors {
-                scanner.sink.error(error.to_string());
+                scanner.sink.odb_error(error);
             }
             let damaged = !pass.errors.is_empty();
             (matches.into_vec(), Some(pass.present), damaged)

@@ -10,7 +10,8 @@ use keyhound_engine::{Engine, Match, ScanStats, Scratch};
 use keyhound_findings::{Occurrence, Snippet};
 use keyhound_report::{SkipCounts, SkipReason};
 use keyhound_sources::git::ObjectId;
-use keyhound_sources::{BINARY_PROBE, Content};
+use keyhound_sources::pack::PackError;
+use keyhound_sources::{BINARY_PROBE, Content, SourceError};
 
 use super::progress::Progress;
 
@@ -95,6 +96,23 @@ impl Sink {
     pub(crate) fn unreadable(&self, what: &str, message: String) {
         self.error(message);
         self.skip(SkipReason::Unreadable, what, "unreadable (see the error)");
+    }
+
+    /// Reports an error of the object database pass; an object that could not be read (a
+    /// pack entry, a loose object) is counted as an unreadable input too.
+    pub(crate) fn odb_error(&self, error: &SourceError) {
+        let object = match error {
+            SourceError::Pack { error, .. } => match error.as_ref() {
+                PackError::Object { id, .. } => Some(id.to_string()),
+                _ => None,
+            },
+            SourceError::Loose { error, .. } => Some(error.id.to_string()),
+            _ => None,
+        };
+        match object {
+            Some(id) => self.unreadable(&format!("object {id}"), error.to_string()),
+            None => self.error(error.to_string()),
+        }
     }
 
     /// Counts the input `what` (a path, or a blob) as left out for `reason`; `detail` says
