@@ -1541,6 +1541,11 @@ fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
     pushed.extend(["--since-commit", base.as_str(), "."]);
     let out = run_in(repo, &pushed);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(
+        json(&out)["summary"]["skipped"]["excluded"],
+        2,
+        "counted, not silent"
+    );
 
     // What is staged.
     write_tree(
@@ -1555,6 +1560,7 @@ fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
     staged.push("--staged");
     let out = run_in(repo, &staged);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(json(&out)["summary"]["skipped"]["excluded"], 1);
     let unexcluded = run_in(repo, &["scan", "-q", "--staged"]);
     assert_eq!(code(&unexcluded), 1);
 }

@@ -4,9 +4,22 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use keyhound_report::SkipReason;
+use keyhound_sources::Excludes;
 use keyhound_sources::git::{ChangedBlob, GitRepository, ObjectId};
 
-use super::sink::{Matches, Pending, Scanner};
+use super::sink::{Matches, Pending, Scanner, Sink};
+
+/// Drops the blobs whose paths `--exclude` matches, counting each as skipped.
+pub(crate) fn drop_excluded(blobs: &mut Vec<ChangedBlob>, excludes: &Excludes, sink: &Sink) {
+    blobs.retain(|blob| {
+        let excluded = excludes.matches_relative(&blob.path);
+        if excluded {
+            sink.skip(SkipReason::Excluded, &blob.path, "excluded");
+        }
+        !excluded
+    });
+}
 
 /// Scans `blobs` of `repo` (on the current rayon pool), each under its path, and returns the
 /// matches whose secrets the blobs they replaced did not already hold.
@@ -20,9 +33,7 @@ pub(crate) fn scan_changes(
     let errors = repo.for_each_blob(blobs, &|blob, bytes| {
         if let Some(limit) = max_file_size.filter(|&l| bytes.len() as u64 > l) {
             let detail = format!("too large ({} bytes, the limit is {limit})", bytes.len());
-            scanner
-                .sink
-                .skip(keyhound_report::SkipReason::TooLarge, &blob.path, detail);
+            scanner.sink.skip(SkipReason::TooLarge, &blob.path, detail);
         } else {
             scanner.bytes(&blob.path, Some(blob.id), bytes, &matches);
         }

@@ -47,9 +47,7 @@ pub(crate) fn scan_history(
     let (matches, present, damaged) = match &args.since_commit {
         Some(rev) => {
             let mut changes = repo.since(rev, args.branch.as_deref())?;
-            changes
-                .blobs
-                .retain(|blob| !excludes.matches_relative(&blob.path));
+            super::changes::drop_excluded(&mut changes.blobs, excludes, scanner.sink);
             for error in &changes.errors {
                 scanner.sink.error(error.to_string());
             }

@@ -83,13 +83,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for root in &roots {
             let repo = GitRepository::discover(root)?;
             let mut staged = repo.staged()?;
-            staged.retain(|blob| {
-                let excluded = excludes.matches_relative(&blob.path);
-                if excluded {
-                    sink.skip(SkipReason::Excluded, &blob.path, "excluded");
-                }
-                !excluded
-            });
+            changes::drop_excluded(&mut staged, &excludes, &sink);
             matches.extend(pool.install(|| changes::scan_changes(&scanner, &repo, &staged, limit)));
         }
     } else if args.no_history {
