@@ -297,7 +297,7 @@ fn write_summary(report: &Report<'_>, out: &mut dyn Write, p: Painter) -> io::Re
             .skipped
             .iter()
             .filter(|&(_, n)| n > 0)
-            .map(|(reason, n)| format!("{n} {reason}"))
+            .map(|(reason, n)| format!("{reason}: {n}"))
             .collect();
         line.push_str(&format!(
             ", {} skipped ({})",

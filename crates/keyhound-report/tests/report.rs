@@ -156,7 +156,7 @@ fn human_output_redacts_the_matched_text() {
     assert!(text.contains("config/app.env:2:12"), "{text}");
     assert!(text.contains("<stdin>:2:14"), "{text}");
     assert!(
-        text.contains("4 findings (7 occurrences) in 12 files, 1.2 MB scanned in 8 ms, 2 files skipped (1 too large, 1 binary), 1 error\n"),
+        text.contains("4 findings (7 occurrences) in 12 files, 1.2 MB scanned in 8 ms, 2 files skipped (too large: 1, binary: 1), 1 error\n"),
         "{text}"
     );
 }
@@ -331,7 +331,7 @@ fn every_format_counts_skipped_inputs_by_reason() {
     assert_eq!(fixture.summary.skipped.total(), 7);
     let human = render(&fixture, Format::Human, false, false);
     assert!(
-        human.contains(", 7 files skipped (2 too large, 1 unreadable, 4 excluded), 1 error"),
+        human.contains(", 7 files skipped (too large: 2, unreadable: 1, excluded: 4), 1 error"),
         "{human}"
     );
     let json = parse(&render(&fixture, Format::Json, false, false));

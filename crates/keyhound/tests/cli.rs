@@ -315,7 +315,7 @@ fn binary_files_are_scanned_unless_skipped_and_every_skip_is_counted_by_reason()
     );
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("3 files skipped (1 too large, 1 binary, 1 excluded)"),
+        stdout(&out).contains("3 files skipped (too large: 1, binary: 1, excluded: 1)"),
         "{}",
         stdout(&out)
     );

@@ -9,10 +9,20 @@ use std::path::{Path, PathBuf};
 
 /// Writes `path` with what `write` writes, atomically. A target that exists but is not a
 /// regular file (`/dev/stdout`, a FIFO, a terminal) cannot be replaced: it is written in place.
+/// A symbolic link stays one: the file it points to is replaced (a dangling one is replaced).
 pub(crate) fn write_file<E: From<io::Error>>(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<(), E> {
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // A dangling link is replaced by the report.
+            resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            resolved.as_path()
+        }
+        _ => path,
+    };
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
             return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory").into());
@@ -136,6 +146,19 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("report.json", dir.path().join("latest.json"))
+                .expect("link");
+            write_file::<io::Error>(&dir.path().join("latest.json"), |out| {
+                out.write_all(b"newer")
+            })
+            .expect("written");
+            let link = std::fs::symlink_metadata(dir.path().join("latest.json")).expect("meta");
+            assert!(link.file_type().is_symlink(), "the link stays a link");
+            assert_eq!(std::fs::read_to_string(&target).expect("read"), "newer");
+            std::fs::remove_file(dir.path().join("latest.json")).expect("remove");
+        }
         let into_dir = write_file::<io::Error>(dir.path(), |out| out.write_all(b"x"));
         assert_eq!(
             into_dir.map_err(|e| e.kind()),

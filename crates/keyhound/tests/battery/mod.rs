@@ -200,7 +200,7 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
     assert_eq!(code(&alone), 2, "{}", stdout(&alone));
     assert!(stderr(&alone).contains("locked.env"), "{}", stderr(&alone));
     assert!(
-        stdout(&alone).contains("1 file skipped (1 unreadable), 1 error"),
+        stdout(&alone).contains("1 file skipped (unreadable: 1), 1 error"),
         "{}",
         stdout(&alone)
     );
@@ -309,7 +309,7 @@ fn a_2_gib_file_is_skipped_as_too_large_and_counted_by_default() {
     assert_eq!(code(&human), 0);
     assert!(
         stdout(&human).contains("no findings in 0 files, 0 B scanned in")
-            && stdout(&human).contains("1 file skipped (1 too large)"),
+            && stdout(&human).contains("1 file skipped (too large: 1)"),
         "{}",
         stdout(&human)
     );
