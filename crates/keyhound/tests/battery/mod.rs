@@ -537,3 +537,49 @@ fn secrets_stay_out_of_logs_errors_and_reports_unless_shown() {
         assert!(!stderr(&out).contains(&token), "{format}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn history_blobs_skipped_are_counted_and_listed_by_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let token = github_pat(300);
+    commit(
+        repo,
+        &[
+            ("app.env", &format!("T={token}\n")),
+            ("big.txt", &"x".repeat(3000)),
+            ("lib.so", "\u{0}\u{0}ELF\u{0}"),
+        ],
+        "Add files",
+    );
+    let binary = git(repo, &["rev-parse", "HEAD:lib.so"]);
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "-v",
+            "--skip-binary",
+            "--max-file-size",
+            "1K",
+            "-f",
+            "json",
+            ".",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let skipped = &json(&out)["summary"]["skipped"];
+    assert_eq!(
+        (skipped["binary"].as_u64(), skipped["too_large"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "keyhound: skipped blob {binary}: binary (--skip-binary)\n\
+             keyhound: skipped 1 blob(s) of the object database over the size limit \
+             (--max-file-size), not named\n"
+        )
+    );
+}
