@@ -291,10 +291,18 @@ fn write_summary(report: &Report<'_>, out: &mut dyn Write, p: Painter) -> io::Re
         bytes(summary.bytes_scanned),
         duration(summary.duration),
     );
-    if summary.files_skipped > 0 {
+    let skipped = summary.skipped.total();
+    if skipped > 0 {
+        let reasons: Vec<String> = summary
+            .skipped
+            .iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
         line.push_str(&format!(
-            ", {} skipped",
-            count(summary.files_skipped, "file", "files")
+            ", {} skipped ({})",
+            count(skipped, "file", "files"),
+            reasons.join(", ")
         ));
     }
     if !summary.errors.is_empty() {

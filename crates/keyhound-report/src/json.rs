@@ -6,7 +6,7 @@ use keyhound_findings::{Commit, Finding, Lifecycle, NhiRisk, Occurrence, Owner};
 use keyhound_rules::{Confidence, Kind, Rotation, Severity};
 use serde::Serialize;
 
-use crate::{Report, ReportError};
+use crate::{Report, ReportError, SkipCounts, SkipReason};
 
 /// The version of the JSON report's shape; bumped on incompatible changes.
 const JSON_VERSION: u32 = 1;
@@ -30,8 +30,23 @@ struct Summary<'a> {
     files_scanned: u64,
     bytes_scanned: u64,
     files_skipped: u64,
+    skipped: Skipped<'a>,
     duration_ms: u64,
     errors: &'a [String],
+}
+
+/// The skip counts as one object with a key per reason, zeros included, in a fixed order.
+pub(crate) struct Skipped<'a>(pub(crate) &'a SkipCounts);
+
+impl Serialize for Skipped<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(SkipReason::ALL.len()))?;
+        for (reason, n) in self.0.iter() {
+            map.serialize_entry(reason.key(), &n)?;
+        }
+        map.end()
+    }
 }
 
 /// One finding; the location fields are those of its first occurrence.
@@ -127,7 +142,8 @@ pub(crate) fn write_document(report: &Report<'_>, out: &mut dyn Write) -> Result
         summary: Summary {
             files_scanned: summary.files_scanned,
             bytes_scanned: summary.bytes_scanned,
-            files_skipped: summary.files_skipped,
+            files_skipped: summary.skipped.total(),
+            skipped: Skipped(&summary.skipped),
             duration_ms: u64::try_from(summary.duration.as_millis()).unwrap_or(u64::MAX),
             errors: &summary.errors,
         },

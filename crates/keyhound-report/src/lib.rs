@@ -86,6 +86,106 @@ impl FromStr for Format {
     }
 }
 
+/// Why an input (a file, a blob) was not scanned, as the summary counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// Larger than the size limit (`--max-file-size`).
+    TooLarge,
+    /// It could not be read (each one is an error too, named in [`ScanSummary::errors`]).
+    Unreadable,
+    /// It looks binary and `--skip-binary` was given.
+    Binary,
+    /// An `--exclude` glob (or the configuration's `exclude`) matches it; an excluded
+    /// directory counts once.
+    Excluded,
+    /// A symbolic link, not followed (without `--follow-symlinks`).
+    Symlink,
+    /// Not a regular file: a FIFO, a socket, a device.
+    Special,
+}
+
+impl SkipReason {
+    /// Every reason, in the order reports list them.
+    pub const ALL: [SkipReason; 6] = [
+        SkipReason::TooLarge,
+        SkipReason::Unreadable,
+        SkipReason::Binary,
+        SkipReason::Excluded,
+        SkipReason::Symlink,
+        SkipReason::Special,
+    ];
+
+    /// The reason's key in JSON and SARIF: `too_large`, `unreadable`, `binary`, `excluded`,
+    /// `symlink`, `special`.
+    pub fn key(self) -> &'static str {
+        match self {
+            SkipReason::TooLarge => "too_large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Binary => "binary",
+            SkipReason::Excluded => "excluded",
+            SkipReason::Symlink => "symlink",
+            SkipReason::Special => "special",
+        }
+    }
+
+    /// The reason in words, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::TooLarge => "too large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Binary => "binary",
+            SkipReason::Excluded => "excluded",
+            SkipReason::Symlink => "symbolic link not followed",
+            SkipReason::Special => "not a regular file",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// How many inputs were skipped, by [`SkipReason`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkipCounts([u64; SkipReason::ALL.len()]);
+
+impl SkipCounts {
+    /// Counts `n` more inputs skipped for `reason`.
+    pub fn add(&mut self, reason: SkipReason, n: u64) {
+        let count = &mut self.0[reason as usize];
+        *count = count.saturating_add(n);
+    }
+
+    /// The inputs skipped for `reason`.
+    pub fn get(&self, reason: SkipReason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    /// The inputs skipped for any reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().fold(0, |sum, n| sum.saturating_add(*n))
+    }
+
+    /// Each reason with its count, in [`SkipReason::ALL`]'s order, zeros included.
+    pub fn iter(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
+        SkipReason::ALL
+            .into_iter()
+            .map(|reason| (reason, self.get(reason)))
+    }
+}
+
+impl FromIterator<(SkipReason, u64)> for SkipCounts {
+    fn from_iter<I: IntoIterator<Item = (SkipReason, u64)>>(iter: I) -> Self {
+        let mut counts = SkipCounts::default();
+        for (reason, n) in iter {
+            counts.add(reason, n);
+        }
+        counts
+    }
+}
+
 /// What a scan did besides finding secrets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanSummary {
@@ -93,8 +193,8 @@ pub struct ScanSummary {
     pub files_scanned: u64,
     /// Bytes scanned.
     pub bytes_scanned: u64,
-    /// Files skipped (binary, too large, excluded).
-    pub files_skipped: u64,
+    /// Files and blobs not scanned, by reason.
+    pub skipped: SkipCounts,
     /// Errors met along the way (unreadable files and the like), one message each.
     pub errors: Vec<String>,
     /// How long the scan took.

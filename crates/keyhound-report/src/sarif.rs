@@ -153,27 +153,51 @@ fn build(report: &Report<'_>) -> std::result::Result<Sarif, ReportError> {
         .build();
 
     let mut invocation = Invocation::builder().execution_successful(true).build();
-    if !report.summary.errors.is_empty() {
-        invocation.tool_execution_notifications = Some(
+    // Errors, then a note per reason inputs were skipped for: nothing is left out unsaid.
+    let notification = |level: &str, text: String| {
+        Notification::builder()
+            .level(json!(level))
+            .message(text_message(text))
+            .build()
+    };
+    let notifications: Vec<Notification> = report
+        .summary
+        .errors
+        .iter()
+        .map(|e| notification("error", e.clone()))
+        .chain(
             report
                 .summary
-                .errors
+                .skipped
                 .iter()
-                .map(|e| {
-                    Notification::builder()
-                        .level(json!("error"))
-                        .message(text_message(e.as_str()))
-                        .build()
-                })
-                .collect(),
-        );
+                .filter(|&(_, n)| n > 0)
+                .map(|(reason, n)| {
+                    let inputs = crate::text::count(n, "input", "inputs");
+                    notification("note", format!("{inputs} skipped: {reason}"))
+                }),
+        )
+        .collect();
+    if !notifications.is_empty() {
+        invocation.tool_execution_notifications = Some(notifications);
     }
 
+    let summary = report.summary;
+    let counts = serde_json::to_value(crate::json::Skipped(&summary.skipped))
+        .map_err(ReportError::Serialize)?;
+    let run_properties = PropertyBag::builder()
+        .additional_properties(BTreeMap::from([
+            ("filesScanned".to_string(), json!(summary.files_scanned)),
+            ("bytesScanned".to_string(), json!(summary.bytes_scanned)),
+            ("filesSkipped".to_string(), json!(summary.skipped.total())),
+            ("skipped".to_string(), counts),
+        ]))
+        .build();
     let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
         .results(results)
         .column_kind(json!("unicodeCodePoints"))
+        .properties(run_properties)
         .build();
     let facts = &report.sarif;
     if let Some(root) = &facts.src_root {

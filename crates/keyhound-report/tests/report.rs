@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use keyhound_findings::{Finding, redact};
-use keyhound_report::{Format, Report, ReportError, SarifRun, ScanSummary};
+use keyhound_report::{Format, Report, ReportError, SarifRun, ScanSummary, SkipCounts, SkipReason};
 use serde_json::Value;
 
 const ALL_FORMATS: [Format; 4] = Format::ALL;
@@ -156,7 +156,7 @@ fn human_output_redacts_the_matched_text() {
     assert!(text.contains("config/app.env:2:12"), "{text}");
     assert!(text.contains("<stdin>:2:14"), "{text}");
     assert!(
-        text.contains("4 findings (7 occurrences) in 12 files, 1.2 MB scanned in 8 ms, 2 files skipped, 1 error\n"),
+        text.contains("4 findings (7 occurrences) in 12 files, 1.2 MB scanned in 8 ms, 2 files skipped (too large: 1, binary: 1), 1 error\n"),
         "{text}"
     );
 }
@@ -191,6 +191,11 @@ fn json_has_the_documented_shape() {
     assert_eq!(summary["files_scanned"], 12);
     assert_eq!(summary["bytes_scanned"], 1_234_567);
     assert_eq!(summary["files_skipped"], 2);
+    assert_eq!(
+        summary["skipped"],
+        serde_json::json!({"too_large": 1, "unreadable": 0, "binary": 1, "excluded": 0,
+            "symlink": 0, "special": 0})
+    );
     assert_eq!(summary["duration_ms"], 8);
     assert_eq!(summary["errors"].as_array().map(Vec::len), Some(1));
 
@@ -311,6 +316,65 @@ fn json_keys_keep_the_documented_order() {
         })
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{line}");
+}
+
+#[test]
+fn every_format_counts_skipped_inputs_by_reason() {
+    let mut fixture = fixture();
+    fixture.summary.skipped = [
+        (SkipReason::TooLarge, 2),
+        (SkipReason::Unreadable, 1),
+        (SkipReason::Excluded, 4),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(fixture.summary.skipped.total(), 7);
+    let human = render(&fixture, Format::Human, false, false);
+    assert!(
+        human.contains(", 7 files skipped (too large: 2, unreadable: 1, excluded: 4), 1 error"),
+        "{human}"
+    );
+    let json = parse(&render(&fixture, Format::Json, false, false));
+    assert_eq!(json["summary"]["files_skipped"], 7);
+    assert_eq!(json["summary"]["skipped"]["excluded"], 4);
+    assert_eq!(json["summary"]["skipped"]["binary"], 0);
+    let text = render(&fixture, Format::Sarif, false, false);
+    assert_valid_sarif(&text);
+    let sarif = parse(&text);
+    let run = &sarif["runs"][0];
+    assert_eq!(run["properties"]["filesScanned"], 12);
+    assert_eq!(run["properties"]["filesSkipped"], 7);
+    assert_eq!(run["properties"]["skipped"]["too_large"], 2);
+    assert_eq!(run["properties"]["skipped"]["unreadable"], 1);
+    let notes: Vec<(&str, &str)> = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .map(|n| {
+            (
+                n["level"].as_str().expect("level"),
+                n["message"]["text"].as_str().expect("text"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                "error",
+                "vendor/blob.bin: cannot read: Permission denied (os error 13)"
+            ),
+            ("note", "2 inputs skipped: too large"),
+            ("note", "1 input skipped: unreadable"),
+            ("note", "4 inputs skipped: excluded"),
+        ]
+    );
+    // Nothing skipped: no skip notes, and no human mention.
+    fixture.summary.skipped = SkipCounts::default();
+    fixture.summary.errors.clear();
+    let sarif = parse(&render(&fixture, Format::Sarif, false, false));
+    assert!(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].is_null());
+    assert!(!render(&fixture, Format::Human, false, false).contains("skipped"));
 }
 
 #[test]

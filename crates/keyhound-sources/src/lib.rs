@@ -1,8 +1,10 @@
 //! What keyhound scans: directory trees walked in parallel, single files, stdin, and the history
 //! of git repositories ([`git`]).
 //!
-//! The walker never enters `.git` directories, honours `--exclude` globs, skips files over a size
-//! limit (reporting each skip), and reports every unreadable entry as an event instead of stopping.
+//! The walker never enters `.git` directories, honours `--exclude` globs, and reports every
+//! entry it leaves out with the reason ([`SkipReason`]: over the size limit, excluded, a
+//! symbolic link not followed, not a regular file) and every unreadable entry as an event,
+//! instead of stopping.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -67,6 +69,26 @@ pub enum SkipReason {
         /// The limit in bytes.
         limit: u64,
     },
+    /// An `--exclude` glob matches it (a directory: none of its content was walked).
+    Excluded,
+    /// A symbolic link, not followed (see [`WalkOptions::follow_symlinks`]).
+    Symlink,
+    /// Neither a regular file nor a directory: a FIFO, a socket, a device. Never opened, so a
+    /// FIFO cannot block the scan.
+    Special,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge { size, limit } => {
+                write!(f, "too large ({size} bytes, the limit is {limit})")
+            }
+            Self::Excluded => f.write_str("excluded"),
+            Self::Symlink => f.write_str("symbolic link not followed"),
+            Self::Special => f.write_str("not a regular file"),
+        }
+    }
 }
 
 /// One thing the walker met.
@@ -302,13 +324,24 @@ pub fn walk(
         .follow_links(options.follow_symlinks)
         .threads(options.threads);
     let roots_for_filter = existing.clone();
+    // The filter cannot call `visit` (it must be 'static): excluded entries are collected and
+    // reported once the walk is over.
+    let excluded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let excluded_in_filter = std::sync::Arc::clone(&excluded);
     builder.filter_entry(move |entry| {
         if entry.depth() > 0 && entry.file_name() == ".git" {
             return false;
         }
-        excludes.is_empty()
+        let keep = excludes.is_empty()
             || entry.depth() == 0
-            || !excludes.excludes(entry.path(), &roots_for_filter)
+            || !excludes.excludes(entry.path(), &roots_for_filter);
+        if !keep {
+            excluded_in_filter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(display_path(entry.path()));
+        }
+        keep
     });
 
     let visit = &visit;
@@ -316,16 +349,32 @@ pub fn walk(
     builder.build_parallel().run(|| {
         Box::new(move |result| {
             match result {
-                Ok(entry) => {
-                    if entry.file_type().is_some_and(|t| t.is_file()) {
-                        visit_file(entry.path(), max_file_size, visit);
-                    }
-                }
+                Ok(entry) => match entry.file_type() {
+                    Some(t) if t.is_file() => visit_file(entry.path(), max_file_size, visit),
+                    Some(t) if t.is_dir() => {}
+                    Some(t) => visit(FileEvent::Skipped {
+                        display_path: display_path(entry.path()),
+                        reason: if t.is_symlink() {
+                            SkipReason::Symlink
+                        } else {
+                            SkipReason::Special
+                        },
+                    }),
+                    // Only stdin has no file type, and the walker is never given it.
+                    None => {}
+                },
                 Err(err) => visit(FileEvent::Error(walk_error(&err))),
             }
             WalkState::Continue
         })
     });
+    let excluded = std::mem::take(&mut *excluded.lock().unwrap_or_else(|p| p.into_inner()));
+    for display_path in excluded {
+        visit(FileEvent::Skipped {
+            display_path,
+            reason: SkipReason::Excluded,
+        });
+    }
     Ok(())
 }
 

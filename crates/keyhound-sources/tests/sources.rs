@@ -121,6 +121,76 @@ fn excludes_match_names_anywhere_and_relative_paths() {
     assert!(seen.files.iter().any(|f| f.ends_with("app/config.yml")));
 }
 
+#[cfg(unix)]
+#[test]
+fn excluded_entries_links_not_followed_and_special_files_are_reported_as_skipped() {
+    let dir = tree();
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("outside")).unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let options = WalkOptions {
+        excludes: vec!["node_modules".into(), "*.min.js".into()],
+        ..WalkOptions::default()
+    };
+    let mut seen = collect(&[dir.path().to_path_buf()], &options);
+    let root = format!("{}/", dir.path().display());
+    seen.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    let skipped: Vec<(&str, &SkipReason)> = seen
+        .skipped
+        .iter()
+        .map(|(path, reason)| (path.strip_prefix(&root).unwrap(), reason))
+        .collect();
+    // An excluded directory counts once; the FIFO is never opened (it would block).
+    assert_eq!(
+        skipped,
+        [
+            ("dist/app.min.js", &SkipReason::Excluded),
+            ("node_modules", &SkipReason::Excluded),
+            ("outside", &SkipReason::Symlink),
+            ("pipe", &SkipReason::Special),
+        ]
+    );
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+#[test]
+fn a_file_that_vanishes_between_the_walk_and_the_read_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "stays.txt", b"here\n");
+    write(dir.path(), "goes.txt", b"gone soon\n");
+    let results = Mutex::new(Vec::new());
+    walk(
+        &[dir.path().to_path_buf()],
+        &WalkOptions::default(),
+        |event| {
+            if let FileEvent::File(input) = event {
+                if input.display_path.ends_with("goes.txt") {
+                    std::fs::remove_file(&input.path).unwrap();
+                }
+                let read = open_file(&input).map(|_| ()).map_err(|e| e.to_string());
+                results.lock().unwrap().push((input.display_path, read));
+            }
+        },
+    )
+    .unwrap();
+    let mut results = results.into_inner().unwrap();
+    results.sort();
+    let root = format!("{}/", dir.path().display());
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1], (format!("{root}stays.txt"), Ok(())));
+    let (path, read) = &results[0];
+    assert_eq!(path, &format!("{root}goes.txt"));
+    let message = read.as_ref().unwrap_err();
+    assert!(
+        message.starts_with(&format!("{root}goes.txt: ")) && message.contains("No such file"),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_bad_glob_is_an_error_naming_it() {
     let options = WalkOptions {

@@ -183,9 +183,12 @@ pub fn render(findings: &[Finding]) -> String {
 
 /// Writes the baseline of `findings` to `path`.
 pub fn write(path: &Path, findings: &[Finding]) -> Result<(), BaselineError> {
-    std::fs::write(path, render(findings)).map_err(|source| BaselineError::Write {
-        path: path.to_path_buf(),
-        source,
+    let text = render(findings);
+    crate::scan::output::write_file(path, |out| out.write_all(text.as_bytes())).map_err(|source| {
+        BaselineError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 

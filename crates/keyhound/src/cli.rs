@@ -151,9 +151,11 @@ pub struct ScanArgs {
     /// Skip files larger than this (`512K`, `64M`, `2G`; `0` for no limit).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_file_size: u64,
-    /// Scan binary files too (by default files with a NUL byte in their first 8 KiB are skipped).
+    /// Skip files and blobs that look binary (a NUL byte in their first 8 KiB, and not UTF-16
+    /// or UTF-32 text); by default they are scanned, as keys end up in compiled binaries,
+    /// `.class` and `.pyc` files. Each one skipped is counted in the summary.
     #[arg(long)]
-    pub include_binary: bool,
+    pub skip_binary: bool,
     /// Respect .gitignore and .ignore files (by default ignored files such as .env are scanned).
     #[arg(long)]
     pub gitignore: bool,
@@ -191,6 +193,10 @@ pub struct ScanArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// List on stderr every file and blob left unscanned, with the reason (the report's
+    /// summary counts them by reason in any case).
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Print how long each phase of the scan took on stderr (for a history: the blob pass
     /// and the lifecycle walk)
     #[arg(long)]

@@ -218,7 +218,7 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: parse_error_message(text, &e),
         })?;
         let invalid = |key: String, message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -453,6 +453,19 @@ development = []
 test = []
 "#;
 
+/// The parser's message with the line and column it points at. The parser's own rendering
+/// quotes the offending line, which may hold a secret (an allowlisted `value`): never shown.
+fn parse_error_message(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return message.to_string();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +545,19 @@ test = ["qa-env/**"]
             Some(Environment::Test)
         );
         assert_eq!(config.nhi.environment_of("src/main.rs"), None);
+    }
+
+    #[test]
+    fn a_syntax_error_gives_its_place_but_never_quotes_the_line() {
+        let value = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+        let message = err(&format!(
+            "[[allow]]\nvalue = \"{value}\" oops\nreason = \"x\"\n"
+        ));
+        assert!(
+            message.starts_with("config conf/.keyhound.toml: line 2, column 52: "),
+            "{message}"
+        );
+        assert!(!message.contains(value), "{message}");
     }
 
     #[test]

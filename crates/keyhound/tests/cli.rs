@@ -265,7 +265,7 @@ fn builtin_rules_check_and_list() {
 }
 
 #[test]
-fn binary_git_excluded_and_oversized_files_are_skipped() {
+fn binary_files_are_scanned_unless_skipped_and_every_skip_is_counted_by_reason() {
     let dir = tempfile::tempdir().unwrap();
     let token = github_pat(8);
     write_tree(
@@ -276,12 +276,13 @@ fn binary_git_excluded_and_oversized_files_are_skipped() {
             ("big.txt", &format!("{}\n{token}\n", "a".repeat(4096))),
         ],
     );
+    // A compiled file: NULs all around the key.
     std::fs::write(
         dir.path().join("blob.bin"),
-        [b"\0\0\0".as_slice(), token.as_bytes()].concat(),
+        [b"\0\0\0".as_slice(), token.as_bytes(), b"\0\x01\x02"].concat(),
     )
     .unwrap();
-    let args = [
+    let limited = [
         "scan",
         ".",
         "--exclude",
@@ -289,27 +290,55 @@ fn binary_git_excluded_and_oversized_files_are_skipped() {
         "--max-file-size",
         "1K",
     ];
-    let out = run_in(dir.path(), &args);
-    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = run_in(dir.path(), &[&limited[..], &["-f", "json"]].concat());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let paths = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"][0]["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths(&report), ["blob.bin"], "binary scanned by default");
+    let summary = &report["summary"];
+    assert_eq!(summary["files_skipped"], 2, "{summary}");
+    assert_eq!(summary["skipped"]["too_large"], 1, "{summary}");
+    assert_eq!(summary["skipped"]["excluded"], 1, "{summary}");
+    assert_eq!(summary["skipped"]["binary"], 0, "{summary}");
+
+    // --skip-binary restores the old behaviour, and says so: human, JSON, SARIF, --verbose.
     let out = run_in(
         dir.path(),
-        &[
-            "scan",
-            ".",
-            "--exclude",
-            "vendor/**",
-            "--include-binary",
-            "-f",
-            "json",
-        ],
+        &[&limited[..], &["--skip-binary", "-v"]].concat(),
     );
-    let paths: Vec<String> = json(&out)["findings"][0]["occurrences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["path"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(paths, ["big.txt", "blob.bin"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("3 files skipped (too large: 1, binary: 1, excluded: 1)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "keyhound: skipped big.txt: too large (4138 bytes, the limit is 1024)\n\
+         keyhound: skipped blob.bin: binary (--skip-binary)\n\
+         keyhound: skipped vendor/lib.txt: excluded\n"
+    );
+    let out = run_in(
+        dir.path(),
+        &[&limited[..], &["--skip-binary", "-f", "sarif"]].concat(),
+    );
+    let properties = &json(&out)["runs"][0]["properties"];
+    assert_eq!(properties["filesSkipped"], 3, "{properties}");
+    assert_eq!(properties["skipped"]["binary"], 1, "{properties}");
+    assert!(stderr(&out).is_empty(), "no listing without -v");
+
+    let out = run_in(
+        dir.path(),
+        &["scan", ".", "--exclude", "vendor/**", "-f", "json"],
+    );
+    assert_eq!(paths(&json(&out)), ["big.txt", "blob.bin"]);
 }
 
 #[cfg(unix)]
@@ -1083,6 +1112,7 @@ fn a_corrupt_object_is_reported_and_other_findings_kept() {
             .len(),
         1
     );
+    assert_eq!(report["summary"]["skipped"]["unreadable"], 1);
 }
 
 #[test]
@@ -1511,6 +1541,11 @@ fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
     pushed.extend(["--since-commit", base.as_str(), "."]);
     let out = run_in(repo, &pushed);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(
+        json(&out)["summary"]["skipped"]["excluded"],
+        2,
+        "counted, not silent"
+    );
 
     // What is staged.
     write_tree(
@@ -1525,6 +1560,7 @@ fn exclude_globs_apply_to_history_staged_and_pushed_paths() {
     staged.push("--staged");
     let out = run_in(repo, &staged);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(json(&out)["summary"]["skipped"]["excluded"], 1);
     let unexcluded = run_in(repo, &["scan", "-q", "--staged"]);
     assert_eq!(code(&unexcluded), 1);
 }
@@ -1565,6 +1601,7 @@ fn hook_install_follows_core_hooks_path_and_linked_worktrees() {
 
 /// Baselines, the configuration file, inline allows, code-scanning SARIF, gitleaks import and
 /// the CI recipes.
+mod battery;
 mod ci;
 
 #[test]

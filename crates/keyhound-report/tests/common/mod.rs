@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use keyhound_findings::{Finding, FindingSet, Occurrence, Snippet};
-use keyhound_report::{Format, Report, SarifRun, ScanSummary};
+use keyhound_report::{Format, Report, SarifRun, ScanSummary, SkipReason};
 use keyhound_rules::{Rule, RuleSet};
 
 /// The test rules: one per kind of NHI mapping, and one that never finds anything.
@@ -268,7 +268,9 @@ pub fn fixture() -> Fixture {
         summary: ScanSummary {
             files_scanned: 12,
             bytes_scanned: 1_234_567,
-            files_skipped: 2,
+            skipped: [(SkipReason::TooLarge, 1), (SkipReason::Binary, 1)]
+                .into_iter()
+                .collect(),
             errors: vec![
                 "vendor/blob.bin: cannot read: Permission denied (os error 13)".to_string(),
             ],

@@ -4,9 +4,22 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use keyhound_report::SkipReason;
+use keyhound_sources::Excludes;
 use keyhound_sources::git::{ChangedBlob, GitRepository, ObjectId};
 
-use super::sink::{Matches, Pending, Scanner};
+use super::sink::{Matches, Pending, Scanner, Sink};
+
+/// Drops the blobs whose paths `--exclude` matches, counting each as skipped.
+pub(crate) fn drop_excluded(blobs: &mut Vec<ChangedBlob>, excludes: &Excludes, sink: &Sink) {
+    blobs.retain(|blob| {
+        let excluded = excludes.matches_relative(&blob.path);
+        if excluded {
+            sink.skip(SkipReason::Excluded, &blob.path, "excluded");
+        }
+        !excluded
+    });
+}
 
 /// Scans `blobs` of `repo` (on the current rayon pool), each under its path, and returns the
 /// matches whose secrets the blobs they replaced did not already hold.
@@ -18,14 +31,17 @@ pub(crate) fn scan_changes(
 ) -> Vec<Pending> {
     let matches = Matches::default();
     let errors = repo.for_each_blob(blobs, &|blob, bytes| {
-        if max_file_size.is_some_and(|l| bytes.len() as u64 > l) {
-            scanner.sink.skipped(1);
+        if let Some(limit) = max_file_size.filter(|&l| bytes.len() as u64 > l) {
+            let detail = format!("too large ({} bytes, the limit is {limit})", bytes.len());
+            scanner.sink.skip(SkipReason::TooLarge, &blob.path, detail);
         } else {
             scanner.bytes(&blob.path, Some(blob.id), bytes, &matches);
         }
     });
+    // One error per blob that could not be read; the message names it.
     for error in errors {
-        scanner.sink.error(error.to_string());
+        let message = error.to_string();
+        scanner.sink.unreadable(&message, message.clone());
     }
     drop_inherited(scanner, repo, blobs, matches.into_vec())
 }

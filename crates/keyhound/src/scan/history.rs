@@ -48,9 +48,7 @@ pub(crate) fn scan_history(
     let (matches, present, damaged) = match &args.since_commit {
         Some(rev) => {
             let mut changes = repo.since(rev, args.branch.as_deref())?;
-            changes
-                .blobs
-                .retain(|blob| !excludes.matches_relative(&blob.path));
+            super::changes::drop_excluded(&mut changes.blobs, excludes, scanner.sink);
             for error in &changes.errors {
                 scanner.sink.error(error.to_string());
             }
@@ -71,9 +69,9 @@ pub(crate) fn scan_history(
             let pass = repo.for_each_blob_in_odb(&options, &|id, bytes| {
                 scanner.bytes("", Some(id), bytes, &matches);
             });
-            scanner.sink.skipped(pass.too_large);
+            scanner.sink.too_large_blobs(pass.too_large);
             for error in &pass.errors {
-                scanner.sink.error(error.to_string());
+                scanner.sink.odb_error(error);
             }
             let damaged = !pass.errors.is_empty();
             (matches.into_vec(), Some(pass.present), damaged)

@@ -5,6 +5,7 @@
 
 mod changes;
 mod history;
+pub(crate) mod output;
 mod progress;
 mod sink;
 
@@ -16,9 +17,9 @@ use std::time::Instant;
 use anyhow::Context;
 use keyhound_engine::{Engine, EngineOptions};
 use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, FindingSet, NhiContext};
-use keyhound_report::{Format, Report, ScanSummary};
+use keyhound_report::{Format, Report, ScanSummary, SkipReason};
 use keyhound_sources::git::GitRepository;
-use keyhound_sources::{Excludes, FileEvent, WalkOptions};
+use keyhound_sources::{Excludes, FileEvent, SourceError, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
 use progress::Progress;
@@ -49,13 +50,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
-    let sink = Sink::new(Progress::new(
-        !args.quiet && std::io::stderr().is_terminal(),
-    ));
+    let sink = Sink::new(
+        Progress::new(!args.quiet && std::io::stderr().is_terminal()),
+        args.verbose,
+    );
     let scanner = Scanner {
         engine: &engine,
         sink: &sink,
-        include_binary: args.include_binary,
+        skip_binary: args.skip_binary,
         threads,
     };
 
@@ -81,7 +83,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for root in &roots {
             let repo = GitRepository::discover(root)?;
             let mut staged = repo.staged()?;
-            staged.retain(|blob| !excludes.matches_relative(&blob.path));
+            changes::drop_excluded(&mut staged, &excludes, &sink);
             matches.extend(pool.install(|| changes::scan_changes(&scanner, &repo, &staged, limit)));
         }
     } else if args.no_history {
@@ -128,15 +130,24 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         keyhound_sources::walk(&tree_roots, &options, |event| match event {
             FileEvent::File(input) => match keyhound_sources::open_file(&input) {
                 Ok(content) => scanner.content(&input.display_path, content, &found),
-                Err(e) => sink.error(e.to_string()),
+                Err(e) => sink.unreadable(&input.display_path, e.to_string()),
             },
-            FileEvent::Skipped { .. } => sink.skipped(1),
-            FileEvent::Error(e) => sink.error(e.to_string()),
+            FileEvent::Skipped {
+                display_path,
+                reason,
+            } => sink.skip(skip_reason(&reason), &display_path, reason),
+            FileEvent::Error(e) => match &e {
+                SourceError::Io { path, .. } | SourceError::Walk { path, .. } => {
+                    sink.unreadable(path, e.to_string())
+                }
+                _ => sink.error(e.to_string()),
+            },
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         matches.extend(found.into_vec());
     }
     sink.progress.finish();
+    sink.list_skipped();
 
     let mut set = FindingSet::new();
     for pending in matches {
@@ -188,7 +199,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let summary = ScanSummary {
         files_scanned: tally.files_scanned,
         bytes_scanned: tally.stats.bytes,
-        files_skipped: tally.files_skipped,
+        skipped: tally.skipped,
         errors: tally.errors.clone(),
         duration: start.elapsed(),
     };
@@ -225,6 +236,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     policy.finish(&triage, &tally.errors)
 }
 
+/// How the summary counts a file the walker left out.
+fn skip_reason(reason: &keyhound_sources::SkipReason) -> SkipReason {
+    match reason {
+        keyhound_sources::SkipReason::TooLarge { .. } => SkipReason::TooLarge,
+        keyhound_sources::SkipReason::Excluded => SkipReason::Excluded,
+        keyhound_sources::SkipReason::Symlink => SkipReason::Symlink,
+        keyhound_sources::SkipReason::Special => SkipReason::Special,
+    }
+}
+
 /// The CODEOWNERS file of a scanned directory: the first of [`CODEOWNERS_LOCATIONS`] there.
 /// One that exists but cannot be read is reported, not taken for none.
 fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
@@ -256,15 +277,11 @@ fn write_report(
     color: ColorChoice,
 ) -> anyhow::Result<()> {
     match output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("{}: cannot create report file", path.display()))?;
-            let mut out = std::io::BufWriter::new(file);
-            keyhound_report::write(format, report, &mut out, color == ColorChoice::Always)
-                .with_context(|| format!("{}: cannot write report", path.display()))?;
-            out.flush()
-                .with_context(|| format!("{}: cannot write report", path.display()))
-        }
+        Some(path) => output::write_file(path, |out| {
+            keyhound_report::write(format, report, out, color == ColorChoice::Always)
+                .map_err(anyhow::Error::from)
+        })
+        .with_context(|| format!("{}: cannot write report", path.display())),
         None => {
             let stdout = std::io::stdout();
             let use_color = match color {

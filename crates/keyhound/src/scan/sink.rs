@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use keyhound_engine::{Engine, Match, ScanStats, Scratch};
 use keyhound_findings::{Occurrence, Snippet};
+use keyhound_report::{SkipCounts, SkipReason};
 use keyhound_sources::git::ObjectId;
-use keyhound_sources::{BINARY_PROBE, Content};
+use keyhound_sources::pack::PackError;
+use keyhound_sources::{BINARY_PROBE, Content, SourceError};
 
 use super::progress::Progress;
 
@@ -52,25 +54,30 @@ pub(crate) struct Sink {
     errors: Mutex<Vec<String>>,
     stats: Mutex<ScanStats>,
     files_scanned: AtomicU64,
-    files_skipped: AtomicU64,
+    skipped: Mutex<SkipCounts>,
+    /// With `--verbose`: each input skipped (as shown) and why.
+    skipped_inputs: Option<Mutex<Vec<(String, String)>>>,
     pub progress: Progress,
 }
 
 /// What the sink holds once the scan is over.
 pub(crate) struct Tally {
+    /// Sorted, so that reports do not depend on which thread met which error first.
     pub errors: Vec<String>,
     pub stats: ScanStats,
     pub files_scanned: u64,
-    pub files_skipped: u64,
+    pub skipped: SkipCounts,
 }
 
 impl Sink {
-    pub(crate) fn new(progress: Progress) -> Self {
+    /// A sink; with `verbose`, it names every input skipped (see [`Sink::list_skipped`]).
+    pub(crate) fn new(progress: Progress, verbose: bool) -> Self {
         Self {
             errors: Mutex::new(Vec::new()),
             stats: Mutex::new(ScanStats::default()),
             files_scanned: AtomicU64::new(0),
-            files_skipped: AtomicU64::new(0),
+            skipped: Mutex::new(SkipCounts::default()),
+            skipped_inputs: verbose.then(|| Mutex::new(Vec::new())),
             progress,
         }
     }
@@ -85,9 +92,73 @@ impl Sink {
             .push(message);
     }
 
-    /// Counts `n` inputs left out on purpose.
-    pub(crate) fn skipped(&self, n: u64) {
-        self.files_skipped.fetch_add(n, Ordering::Relaxed);
+    /// Reports the input `what` (a path) as unreadable: an error, and a skip.
+    pub(crate) fn unreadable(&self, what: &str, message: String) {
+        self.error(message);
+        self.skip(SkipReason::Unreadable, what, "unreadable (see the error)");
+    }
+
+    /// Reports an error of the object database pass; an object that could not be read (a
+    /// pack entry, a loose object) is counted as an unreadable input too.
+    pub(crate) fn odb_error(&self, error: &SourceError) {
+        let object = match error {
+            SourceError::Pack { error, .. } => match error.as_ref() {
+                PackError::Object { id, .. } => Some(id.to_string()),
+                _ => None,
+            },
+            SourceError::Loose { error, .. } => Some(error.id.to_string()),
+            _ => None,
+        };
+        match object {
+            Some(id) => self.unreadable(&format!("object {id}"), error.to_string()),
+            None => self.error(error.to_string()),
+        }
+    }
+
+    /// Counts the input `what` (a path, or a blob) as left out for `reason`; `detail` says
+    /// why in words, for `--verbose`.
+    pub(crate) fn skip(&self, reason: SkipReason, what: &str, detail: impl std::fmt::Display) {
+        self.count(reason, 1);
+        if let Some(inputs) = &self.skipped_inputs {
+            inputs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((what.to_string(), detail.to_string()));
+        }
+    }
+
+    /// Counts `n` blobs over the size limit that have no name to list: the object database
+    /// pass counts them without reading them.
+    pub(crate) fn too_large_blobs(&self, n: u64) {
+        self.count(SkipReason::TooLarge, n);
+    }
+
+    fn count(&self, reason: SkipReason, n: u64) {
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(reason, n);
+    }
+
+    /// With `--verbose`, lists on stderr every input skipped, sorted by name, and how many
+    /// skipped blobs have no name.
+    pub(crate) fn list_skipped(&self) {
+        let Some(inputs) = &self.skipped_inputs else {
+            return;
+        };
+        let mut inputs = std::mem::take(&mut *inputs.lock().unwrap_or_else(|p| p.into_inner()));
+        inputs.sort();
+        let counts = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
+        let unnamed = counts.total().saturating_sub(inputs.len() as u64);
+        for (what, detail) in &inputs {
+            eprintln!("keyhound: skipped {what}: {detail}");
+        }
+        if unnamed > 0 {
+            eprintln!(
+                "keyhound: skipped {unnamed} blob(s) of the object database over the size limit \
+                 (--max-file-size), not named"
+            );
+        }
     }
 
     fn scanned(&self, stats: &ScanStats) {
@@ -100,11 +171,13 @@ impl Sink {
     }
 
     pub(crate) fn into_tally(self) -> Tally {
+        let mut errors = self.errors.into_inner().unwrap_or_else(|p| p.into_inner());
+        errors.sort();
         Tally {
-            errors: self.errors.into_inner().unwrap_or_else(|p| p.into_inner()),
+            errors,
             stats: self.stats.into_inner().unwrap_or_else(|p| p.into_inner()),
             files_scanned: self.files_scanned.into_inner(),
-            files_skipped: self.files_skipped.into_inner(),
+            skipped: self.skipped.into_inner().unwrap_or_else(|p| p.into_inner()),
         }
     }
 }
@@ -113,7 +186,8 @@ impl Sink {
 pub(crate) struct Scanner<'a> {
     pub engine: &'a Engine,
     pub sink: &'a Sink,
-    pub include_binary: bool,
+    /// `--skip-binary`: leave out (and count) inputs that look binary.
+    pub skip_binary: bool,
     /// Threads one large streamed input may be split across.
     pub threads: usize,
 }
@@ -146,8 +220,13 @@ impl Scanner<'_> {
             });
             return self.record(path, blob, found, &stats, matches);
         }
-        if !self.include_binary && keyhound_sources::looks_binary(bytes) {
-            self.sink.skipped(1);
+        if self.skip_binary && keyhound_sources::looks_binary(bytes) {
+            let what = match blob {
+                Some(id) if path.is_empty() => format!("blob {id}"),
+                _ => path.to_string(),
+            };
+            self.sink
+                .skip(SkipReason::Binary, &what, "binary (--skip-binary)");
             return;
         }
         let mut stats = ScanStats::default();
@@ -171,16 +250,20 @@ impl Scanner<'_> {
             Content::Stream(reader) => reader,
         };
         let mut head = Vec::with_capacity(BINARY_PROBE);
-        if let Err(e) = (&mut reader)
-            .take(BINARY_PROBE as u64)
-            .read_to_end(&mut head)
-        {
-            self.sink.error(format!("{path}: cannot read: {e}"));
-            return;
-        }
-        if !self.include_binary && keyhound_sources::looks_binary(&head) {
-            self.sink.skipped(1);
-            return;
+        if self.skip_binary {
+            if let Err(e) = (&mut reader)
+                .take(BINARY_PROBE as u64)
+                .read_to_end(&mut head)
+            {
+                self.sink
+                    .unreadable(path, format!("{path}: cannot read: {e}"));
+                return;
+            }
+            if keyhound_sources::looks_binary(&head) {
+                self.sink
+                    .skip(SkipReason::Binary, path, "binary (--skip-binary)");
+                return;
+            }
         }
         let mut chained = std::io::Cursor::new(head).chain(reader);
         let mut found = Vec::new();
