@@ -103,22 +103,23 @@ impl Format {
         if is_tar_header(head) {
             return Some(Self::Tar);
         }
-        if !crate::looks_binary(head) {
-            return None;
-        }
-        Self::by_extension(name)
+        Self::by_extension(name).filter(|_| crate::looks_binary(head))
     }
 
     /// The format a file name's extension claims.
     fn by_extension(name: &str) -> Option<Self> {
-        let base = base_name(name).to_ascii_lowercase();
-        let (_, extension) = base.rsplit_once('.')?;
-        match extension {
-            "zip" | "jar" | "war" | "ear" | "apk" | "aar" | "whl" | "nupkg" => Some(Self::Zip),
-            "tar" => Some(Self::Tar),
-            "gz" | "tgz" => Some(Self::Gzip),
-            "bz2" | "tbz" | "tbz2" => Some(Self::Bzip2),
-            _ => None,
+        let (_, extension) = base_name(name).rsplit_once('.')?;
+        let is = |list: &[&str]| list.iter().any(|e| extension.eq_ignore_ascii_case(e));
+        if is(&["zip", "jar", "war", "ear", "apk", "aar", "whl", "nupkg"]) {
+            Some(Self::Zip)
+        } else if is(&["tar"]) {
+            Some(Self::Tar)
+        } else if is(&["gz", "tgz"]) {
+            Some(Self::Gzip)
+        } else if is(&["bz2", "tbz", "tbz2"]) {
+            Some(Self::Bzip2)
+        } else {
+            None
         }
     }
 }
@@ -254,11 +255,7 @@ pub fn scan_bytes(
     limits: &Limits,
     on_member: &mut dyn FnMut(&str, &[u8]),
 ) -> Stats {
-    let total = Cell::new(0);
-    let trip = Cell::new(None);
-    let mut walk = Walk::new(limits, &total, &trip, on_member);
-    walk.bytes(name, format, bytes, 1);
-    walk.stats
+    Walk::run(limits, on_member, |walk| walk.bytes(name, format, bytes, 1))
 }
 
 /// Like [`scan_bytes`], for an archive read as a stream (one too large to hold in memory, or
@@ -271,11 +268,9 @@ pub fn scan_reader(
     limits: &Limits,
     on_member: &mut dyn FnMut(&str, &[u8]),
 ) -> Stats {
-    let total = Cell::new(0);
-    let trip = Cell::new(None);
-    let mut walk = Walk::new(limits, &total, &trip, on_member);
-    walk.stream(name, format, reader, 1);
-    walk.stats
+    Walk::run(limits, on_member, |walk| {
+        walk.stream(name, format, reader, 1)
+    })
 }
 
 /// A limit a guarded reader hit.
@@ -301,21 +296,25 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(
-        limits: &'a Limits,
-        total: &'a Cell<u64>,
-        trip: &'a Cell<Option<Trip>>,
-        on_member: &'a mut dyn FnMut(&str, &[u8]),
-    ) -> Self {
-        Self {
+    /// Scans one outermost archive with `start`, and returns what it did.
+    fn run(
+        limits: &Limits,
+        on_member: &mut dyn FnMut(&str, &[u8]),
+        start: impl FnOnce(&mut Walk<'_>),
+    ) -> Stats {
+        let total = Cell::new(0);
+        let trip = Cell::new(None);
+        let mut walk = Walk {
             limits,
-            total,
-            trip,
+            total: &total,
+            trip: &trip,
             members_seen: 0,
             stopped: false,
             stats: Stats::default(),
             on_member,
-        }
+        };
+        start(&mut walk);
+        walk.stats
     }
 
     fn skip(&mut self, name: &str, reason: SkipReason) {
@@ -664,21 +663,21 @@ fn is_tar_header(head: &[u8]) -> bool {
     let Some(block) = head.get(..TAR_BLOCK) else {
         return false;
     };
-    let field = &block[148..156];
-    let digits: Vec<u8> = field
+    // The checksum field: octal digits, maybe after spaces, ended by NUL or space.
+    let mut digits = block[148..156]
         .iter()
-        .copied()
-        .skip_while(|&b| b == b' ')
-        .take_while(u8::is_ascii_digit)
-        .collect();
-    if digits.is_empty() || digits.iter().any(|&d| d > b'7') {
+        .skip_while(|&&b| b == b' ')
+        .peekable();
+    if digits.peek().is_none_or(|&&b| !(b'0'..=b'7').contains(&b)) {
         return false;
     }
-    let Some(stored) = digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(8)?.checked_add(u64::from(d - b'0'))
-    }) else {
-        return false;
-    };
+    let mut stored = 0u64;
+    for &b in digits.take_while(|&&b| b != 0 && b != b' ') {
+        if !(b'0'..=b'7').contains(&b) {
+            return false;
+        }
+        stored = stored * 8 + u64::from(b - b'0');
+    }
     let sum: u64 = block
         .iter()
         .enumerate()
