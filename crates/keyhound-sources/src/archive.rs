@@ -161,9 +161,13 @@ pub enum SkipReason {
         /// The method, as the zip names it.
         method: String,
     },
-    /// A zip read as a stream (an input too large to hold in memory): its directory sits at
-    /// its end, so it cannot be opened.
-    ZipNotInMemory,
+    /// A zip read as a stream (stdin, or a file too large to read whole) that is larger than
+    /// [`Limits::max_member_size`]: its directory sits at its end, so it is opened only from
+    /// memory.
+    ZipNotInMemory {
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -192,9 +196,11 @@ impl std::fmt::Display for SkipReason {
             Self::UnsupportedCompression { method } => {
                 write!(f, "unsupported compression method {method}")
             }
-            Self::ZipNotInMemory => {
-                f.write_str("zip archive too large to hold in memory (its directory is at its end)")
-            }
+            Self::ZipNotInMemory { limit } => write!(
+                f,
+                "zip archive read as a stream and larger than {limit} bytes: not opened \
+                 (its directory is at its end)"
+            ),
         }
     }
 }
@@ -258,9 +264,10 @@ pub fn scan_bytes(
     Walk::run(limits, on_member, |walk| walk.bytes(name, format, bytes, 1))
 }
 
-/// Like [`scan_bytes`], for an archive read as a stream (one too large to hold in memory, or
-/// stdin): tar, gzip and bzip2 members are read one at a time; a zip cannot be opened this
-/// way and is skipped ([`SkipReason::ZipNotInMemory`]).
+/// Like [`scan_bytes`], for an archive read as a stream (stdin, or a file too large to read
+/// whole): tar, gzip and bzip2 members are read one at a time; a zip, whose directory is at
+/// its end, is read into memory when it is no larger than [`Limits::max_member_size`], and
+/// skipped otherwise ([`SkipReason::ZipNotInMemory`]).
 pub fn scan_reader(
     name: &str,
     format: Format,
@@ -382,7 +389,17 @@ impl<'a> Walk<'a> {
     fn stream(&mut self, name: &str, format: Format, reader: &mut dyn Read, depth: u32) {
         let compressed = Cell::new(0);
         match format {
-            Format::Zip => self.skip(name, SkipReason::ZipNotInMemory),
+            Format::Zip => {
+                let limit = self.limits.max_member_size;
+                let mut bytes = Vec::new();
+                match reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+                    Err(e) => self.corrupt(name, format, e),
+                    Ok(_) if bytes.len() as u64 > limit => {
+                        self.skip(name, SkipReason::ZipNotInMemory { limit });
+                    }
+                    Ok(_) => self.zip(name, &bytes, depth),
+                }
+            }
             Format::Tar => {
                 if let Err(e) = self.tar(name, reader, depth) {
                     self.corrupt(name, Format::Tar, e);

@@ -2130,6 +2130,22 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
     );
     assert!(!text.contains(&in_zip) && !text.contains(&in_jar), "{text}");
 
+    // Piped in: a stream, its members named after `-`.
+    let mut child = keyhound()
+        .args(["scan", "-q", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&tgz).expect("pipe");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(code(&out), 1);
+    assert_eq!(places(&json(&out)), [("-!pkg/.env".to_string(), 1, 3)]);
+
     // --no-archives: archives are binary files again, skipped.
     let out = run_in(
         dir.path(),

@@ -345,17 +345,33 @@ fn streamed_archives_are_read_member_by_member() {
         ]
     );
     assert!(stats.errors.is_empty());
-    // A zip needs its directory, at its end: a stream is skipped, by name.
-    let zip = zip_of(&[("a", b"a")]);
+    // A zip needs its directory, at its end: a stream is read into memory when it is no
+    // larger than a member may be, and skipped by name otherwise.
+    let zip = zip_of(&[("a", b"alpha")]);
+    let mut members = Vec::new();
+    let stats = archive::scan_reader(
+        "-",
+        Format::Zip,
+        &mut zip.as_slice(),
+        &Limits::default(),
+        &mut |name, bytes| members.push((name.to_string(), bytes.to_vec())),
+    );
+    assert_eq!(members, [("-!a".to_string(), b"alpha".to_vec())]);
+    assert!(stats.skipped.is_empty() && stats.errors.is_empty());
+    let limits = Limits {
+        max_member_size: zip.len() as u64 - 1,
+        ..Limits::default()
+    };
     let stats = archive::scan_reader(
         "huge.zip",
         Format::Zip,
         &mut zip.as_slice(),
-        &Limits::default(),
+        &limits,
         &mut |_, _| panic!("no member expected"),
     );
+    let limit = limits.max_member_size;
     assert_eq!(
         stats.skipped,
-        [skipped("huge.zip", SkipReason::ZipNotInMemory)]
+        [skipped("huge.zip", SkipReason::ZipNotInMemory { limit })]
     );
 }
