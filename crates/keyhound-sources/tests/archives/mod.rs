@@ -9,11 +9,26 @@ use crate::common::{bzip2, gzip, tar_of, zip_of};
 
 /// The members handed on (name, bytes), in order, and the stats.
 fn open(name: &str, bytes: &[u8], limits: &Limits) -> (Vec<(String, Vec<u8>)>, Stats) {
+    open_as(name, bytes, limits, false)
+}
+
+/// [`open`], reading the archive from memory or, when `streamed`, as a stream.
+fn open_as(
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    streamed: bool,
+) -> (Vec<(String, Vec<u8>)>, Stats) {
     let format = Format::detect(name, bytes).expect("an archive");
     let mut members = Vec::new();
-    let stats = archive::scan_bytes(name, format, bytes, limits, &mut |name, bytes| {
+    let mut on_member = |name: &str, bytes: &[u8]| {
         members.push((name.to_string(), bytes.to_vec()));
-    });
+    };
+    let stats = if streamed {
+        archive::scan_reader(name, format, &mut &bytes[..], limits, &mut on_member)
+    } else {
+        archive::scan_bytes(name, format, bytes, limits, &mut on_member)
+    };
     assert_eq!(stats.members, members.len() as u64);
     (members, stats)
 }
@@ -329,14 +344,7 @@ fn an_encrypted_member_is_skipped_by_name() {
 #[test]
 fn streamed_archives_are_read_member_by_member() {
     let tgz = gzip(&tar_of(&[("a/b.env", b"K=V\n"), ("c", b"c\n")]));
-    let mut members = Vec::new();
-    let stats = archive::scan_reader(
-        "big.tar.gz",
-        Format::Gzip,
-        &mut tgz.as_slice(),
-        &Limits::default(),
-        &mut |name, bytes| members.push((name.to_string(), bytes.to_vec())),
-    );
+    let (members, stats) = open_as("big.tar.gz", &tgz, &Limits::default(), true);
     assert_eq!(
         members,
         [
@@ -348,28 +356,16 @@ fn streamed_archives_are_read_member_by_member() {
     // A zip needs its directory, at its end: a stream is read into memory when it is no
     // larger than a member may be, and skipped by name otherwise.
     let zip = zip_of(&[("a", b"alpha")]);
-    let mut members = Vec::new();
-    let stats = archive::scan_reader(
-        "-",
-        Format::Zip,
-        &mut zip.as_slice(),
-        &Limits::default(),
-        &mut |name, bytes| members.push((name.to_string(), bytes.to_vec())),
-    );
+    let (members, stats) = open_as("-", &zip, &Limits::default(), true);
     assert_eq!(members, [("-!a".to_string(), b"alpha".to_vec())]);
     assert!(stats.skipped.is_empty() && stats.errors.is_empty());
+    let limit = zip.len() as u64 - 1;
     let limits = Limits {
-        max_member_size: zip.len() as u64 - 1,
+        max_member_size: limit,
         ..Limits::default()
     };
-    let stats = archive::scan_reader(
-        "huge.zip",
-        Format::Zip,
-        &mut zip.as_slice(),
-        &limits,
-        &mut |_, _| panic!("no member expected"),
-    );
-    let limit = limits.max_member_size;
+    let (members, stats) = open_as("huge.zip", &zip, &limits, true);
+    assert!(members.is_empty());
     assert_eq!(
         stats.skipped,
         [skipped("huge.zip", SkipReason::ZipNotInMemory { limit })]
