@@ -2169,6 +2169,23 @@ fn a_zip_bomb_is_reported_and_skipped_and_a_corrupt_archive_named() {
         "{summary}"
     );
 
+    // Thousands of skips (a nested bomb) are all counted, and the first ten named.
+    let deep = zipped(&[("l2.zip", &zipped(&[("l3.zip", &zipped(&[("x", b"x")]))]))]);
+    let copies: Vec<(String, &[u8])> = (0..12)
+        .map(|i| (format!("l1-{i}.zip"), &deep[..]))
+        .collect();
+    let copies: Vec<(&str, &[u8])> = copies.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    let nested = tempfile::tempdir().expect("tempdir");
+    std::fs::write(nested.path().join("nested.zip"), zipped(&copies)).expect("write");
+    let out = run_in(nested.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["summary"]["files_skipped"], 12);
+    let err = stderr(&out);
+    let named = err.matches("keyhound: skipped nested.zip!l1-").count();
+    assert_eq!(named, 10, "{err}");
+    assert!(err.contains("nested more than 3 deep"), "{err}");
+    assert!(err.contains("skipped 2 more in the same archive"), "{err}");
+
     // A corrupt archive beside a good file: named, and the good file's finding reported.
     std::fs::write(
         dir.path().join("good.env"),

@@ -258,13 +258,18 @@ impl Scanner<'_> {
     /// Counts and reports what an archive scan skipped (each by name, with its reason) and
     /// could not read.
     fn archive_stats(&self, stats: archive::Stats) {
-        for skipped in stats.skipped {
-            // Skip reason "archive": a member or the rest of an archive left out.
-            self.sink.skipped(1);
-            self.sink.progress.suspend(|| {
+        // Skip reason "archive": a member or the rest of an archive left out. A hostile archive
+        // may hold thousands: the first few are named.
+        const NAMED: usize = 10;
+        self.sink.skipped(stats.skipped.len() as u64);
+        self.sink.progress.suspend(|| {
+            for skipped in stats.skipped.iter().take(NAMED) {
                 eprintln!("keyhound: skipped {}: {}", skipped.name, skipped.reason);
-            });
-        }
+            }
+            if let Some(more) = stats.skipped.len().checked_sub(NAMED).filter(|&n| n > 0) {
+                eprintln!("keyhound: skipped {more} more in the same archive");
+            }
+        });
         for error in stats.errors {
             self.sink.error(error.to_string());
         }
