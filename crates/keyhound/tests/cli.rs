@@ -2287,6 +2287,24 @@ fn archives_in_git_history_are_opened_and_their_members_placed() {
             14
         )]
     );
+    // A changed archive: only the secret its new version brings, not the one it held.
+    git(repo, &["commit", "-q", "-m", "Add staged.zip"]);
+    let added = github_pat(116);
+    let changed = zipped(&[
+        (
+            "WEB-INF/classes/app.properties",
+            format!("name=app\ngithub.token={token}\n").as_bytes(),
+        ),
+        ("extra.env", format!("TOKEN={added}\n").as_bytes()),
+    ]);
+    std::fs::write(repo.join("staged.zip"), &changed).expect("write");
+    git(repo, &["add", "staged.zip"]);
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "--staged"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        places(&json(&out)),
+        [("staged.zip!extra.env".to_string(), 1, 7)]
+    );
 
     let out = run_in(repo, &["scan", "-q", "--no-archives", "."]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));

@@ -245,7 +245,8 @@ impl Scanner<'_> {
         if let Some(limits) = &self.archives
             && let Some(format) = Format::detect("", bytes)
         {
-            // What cannot be read in a pre-image is not this change's problem: only its secrets count.
+            // What cannot be read in a pre-image is not this change's problem: only its
+            // secrets count.
             let mut found = Vec::new();
             archive::scan_bytes("", format, bytes, limits, &mut |_, member| {
                 found.extend(scan(member));
