@@ -453,7 +453,10 @@ impl<'a> Walk<'a> {
             return;
         }
         let member = format!("{name}!{inner}");
-        if let Err(e) = self.member(name, &member, &mut rest, None, depth) {
+        if !self.admit(name) {
+            return;
+        }
+        if let Err(e) = self.member(&member, &mut rest, None, depth) {
             self.read_failed(&member, format, e);
         }
     }
@@ -467,13 +470,13 @@ impl<'a> Walk<'a> {
                 break;
             }
             let mut entry = entry?;
-            if !entry.header().entry_type().is_file() {
+            if !entry.header().entry_type().is_file() || !self.admit(name) {
                 continue;
             }
             let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let member = format!("{name}!{}", path.trim_start_matches("./"));
             let declared = entry.size();
-            self.member(name, &member, &mut entry, Some(declared), depth)?;
+            self.member(&member, &mut entry, Some(declared), depth)?;
         }
         Ok(())
     }
@@ -495,18 +498,13 @@ impl<'a> Walk<'a> {
             if self.stopped {
                 break;
             }
-            let listed = archive
-                .name_for_index(index)
-                .and_then(Result::ok)
-                .map(|n| n.into_owned());
-            let member_of = |listed: &Option<String>| match listed {
+            let member = match archive.name_for_index(index).and_then(Result::ok) {
                 Some(path) => format!("{name}!{path}"),
                 None => format!("{name}!(member {index})"),
             };
             let mut file = match archive.by_index(index) {
                 Ok(file) => file,
                 Err(error) => {
-                    let member = member_of(&listed);
                     match error {
                         ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
                             self.skip(&member, SkipReason::Encrypted)
@@ -525,10 +523,9 @@ impl<'a> Walk<'a> {
                     continue;
                 }
             };
-            if !file.is_file() {
+            if !file.is_file() || !self.admit(name) {
                 continue;
             }
-            let member = format!("{name}!{}", String::from_utf8_lossy(file.name_raw()));
             let declared = file.size();
             let compressed = Cell::new(file.compressed_size());
             if declared > RATIO_GRACE
@@ -543,7 +540,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let mut guard = self.guard(&mut file, &compressed);
-            if let Err(e) = self.member(name, &member, &mut guard, Some(declared), depth) {
+            if let Err(e) = self.member(&member, &mut guard, Some(declared), depth) {
                 self.read_failed(&member, Format::Zip, e);
             }
         }
@@ -558,29 +555,25 @@ impl<'a> Walk<'a> {
                 Ok(Some(file)) => file,
                 Ok(None) | Err(_) => break,
             };
-            if !file.is_file() {
+            if !file.is_file() || !self.admit(name) {
                 continue;
             }
             let member = format!("{name}!{}", String::from_utf8_lossy(file.name_raw()));
             let compressed = Cell::new(file.compressed_size());
             let mut guard = self.guard(&mut file, &compressed);
-            if let Err(e) = self.member(name, &member, &mut guard, None, depth) {
+            if let Err(e) = self.member(&member, &mut guard, None, depth) {
                 self.read_failed(&member, Format::Zip, e);
                 break;
             }
         }
     }
 
-    /// One file member of `archive`: read (up to the member size limit) and handed on, or
-    /// opened when it is an archive itself. A read error is returned for the caller to name.
-    fn member(
-        &mut self,
-        archive: &str,
-        member: &str,
-        reader: &mut dyn Read,
-        declared: Option<u64>,
-        depth: u32,
-    ) -> io::Result<()> {
+    /// Counts one more file member of `archive`; false (and the scan stops) past the member
+    /// count limit.
+    fn admit(&mut self, archive: &str) -> bool {
+        if self.stopped {
+            return false;
+        }
         if self.members_seen >= self.limits.max_members {
             self.skip(
                 archive,
@@ -589,9 +582,22 @@ impl<'a> Walk<'a> {
                 },
             );
             self.stopped = true;
-            return Ok(());
+            return false;
         }
         self.members_seen += 1;
+        true
+    }
+
+    /// One file member (counted by [`Walk::admit`]): read (up to the member size limit) and
+    /// handed on, or opened when it is an archive itself. A read error is returned for the
+    /// caller to name.
+    fn member(
+        &mut self,
+        member: &str,
+        reader: &mut dyn Read,
+        declared: Option<u64>,
+        depth: u32,
+    ) -> io::Result<()> {
         let limit = self.limits.max_member_size;
         if declared.is_some_and(|size| size > limit) {
             self.skip(member, SkipReason::MemberTooLarge { limit });
