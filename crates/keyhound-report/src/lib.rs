@@ -102,21 +102,25 @@ pub enum SkipReason {
     Symlink,
     /// Not a regular file: a FIFO, a socket, a device.
     Special,
+    /// An archive's member (or the rest of an archive) left out: over a size, count, depth or
+    /// compression-ratio limit, encrypted, or compressed in a way not read.
+    Archive,
 }
 
 impl SkipReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [SkipReason; 6] = [
+    pub const ALL: [SkipReason; 7] = [
         SkipReason::TooLarge,
         SkipReason::Unreadable,
         SkipReason::Binary,
         SkipReason::Excluded,
         SkipReason::Symlink,
         SkipReason::Special,
+        SkipReason::Archive,
     ];
 
     /// The reason's key in JSON and SARIF: `too_large`, `unreadable`, `binary`, `excluded`,
-    /// `symlink`, `special`.
+    /// `symlink`, `special`, `archive`.
     pub fn key(self) -> &'static str {
         match self {
             SkipReason::TooLarge => "too_large",
@@ -125,6 +129,7 @@ impl SkipReason {
             SkipReason::Excluded => "excluded",
             SkipReason::Symlink => "symlink",
             SkipReason::Special => "special",
+            SkipReason::Archive => "archive",
         }
     }
 
@@ -137,6 +142,7 @@ impl SkipReason {
             SkipReason::Excluded => "excluded",
             SkipReason::Symlink => "symbolic link not followed",
             SkipReason::Special => "not a regular file",
+            SkipReason::Archive => "left out of an archive",
         }
     }
 }

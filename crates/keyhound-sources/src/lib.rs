@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 mod alternates;
+pub mod archive;
 pub mod encoding;
 #[doc(hidden)]
 pub mod fuzzing;

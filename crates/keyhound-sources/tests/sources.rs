@@ -4,6 +4,7 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
+mod archives;
 mod common;
 mod fuzz_seeds;
 mod integrity;

@@ -190,6 +190,11 @@ pub struct ScanArgs {
     /// Do not decode and rescan base64 runs.
     #[arg(long)]
     pub no_decode: bool,
+    /// Do not open archives (zip, jar, war, ear, apk, whl, nupkg, tar, tar.gz, gz, bz2): scan
+    /// them as plain files (binary ones are skipped). By default their members are scanned,
+    /// named `archive.zip!path/in/zip`, nested up to 3 deep.
+    #[arg(long)]
+    pub no_archives: bool,
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,

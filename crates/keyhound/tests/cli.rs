@@ -2035,3 +2035,329 @@ fn a_secret_added_and_removed_on_a_side_branch_is_removed_there() {
     assert_eq!(life["refs"], serde_json::json!([]));
     assert_eq!(life["exposure_days"], 3);
 }
+
+/// A zip of `files` (name, contents), deflated.
+fn zipped(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        writer.write_all(contents).expect("zip write");
+    }
+    writer.finish().expect("zip").into_inner()
+}
+
+/// A gzip-compressed tar of `files` (name, contents).
+fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(encoder);
+    for (name, contents) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, *contents)
+            .expect("tar entry");
+    }
+    builder
+        .into_inner()
+        .and_then(|encoder| encoder.finish())
+        .expect("tar.gz")
+}
+
+/// Each occurrence's (path, line, column) in a JSON report.
+fn places(report: &serde_json::Value) -> Vec<(String, u64, u64)> {
+    let mut places: Vec<(String, u64, u64)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .flat_map(|f| f["occurrences"].as_array().expect("occurrences"))
+        .map(|o| {
+            (
+                o["path"].as_str().expect("path").to_string(),
+                o["line"].as_u64().expect("line"),
+                o["column"].as_u64().expect("column"),
+            )
+        })
+        .collect();
+    places.sort();
+    places
+}
+
+#[test]
+fn archive_members_are_scanned_under_nested_names_in_every_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (in_zip, in_jar, in_tgz) = (github_pat(111), github_pat(112), github_pat(113));
+    let jar = zipped(&[(
+        "c/d.properties",
+        format!("# db\n\ngithub.token = {in_jar}\n").as_bytes(),
+    )]);
+    let zip = zipped(&[
+        (
+            "conf/app.env",
+            format!("A=1\nGITHUB_TOKEN={in_zip}\n").as_bytes(),
+        ),
+        ("lib/b.jar", &jar),
+    ]);
+    std::fs::create_dir(dir.path().join("dist")).expect("mkdir");
+    std::fs::write(dir.path().join("dist/a.zip"), &zip).expect("write");
+    // Named like text, found by its magic bytes.
+    let tgz = tar_gz(&[("pkg/.env", format!("T={in_tgz}\n").as_bytes())]);
+    std::fs::write(dir.path().join("release.bin"), &tgz).expect("write");
+
+    let out = run_in(dir.path(), &["scan", "-q", "--format", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        places(&report),
+        [
+            ("dist/a.zip!conf/app.env".to_string(), 2, 14),
+            ("dist/a.zip!lib/b.jar!c/d.properties".to_string(), 3, 16),
+            ("release.bin!pkg/.env".to_string(), 1, 3),
+        ],
+        "{report:#}"
+    );
+
+    let out = run_in(dir.path(), &["scan", "-q", "--format", "sarif", "."]);
+    let sarif = json(&out);
+    let mut regions: Vec<(&str, u64, u64)> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            let region = &at["region"];
+            (
+                at["artifactLocation"]["uri"].as_str().expect("uri"),
+                region["startLine"].as_u64().expect("line"),
+                region["startColumn"].as_u64().expect("column"),
+            )
+        })
+        .collect();
+    regions.sort_unstable();
+    assert_eq!(
+        regions,
+        [
+            ("dist/a.zip!conf/app.env", 2, 14),
+            ("dist/a.zip!lib/b.jar!c/d.properties", 3, 16),
+            ("release.bin!pkg/.env", 1, 3),
+        ]
+    );
+
+    // One archive given on the command line; human output names the member, not the secret.
+    let out = run_in(dir.path(), &["scan", "dist/a.zip"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("dist/a.zip!conf/app.env:2:14"), "{text}");
+    assert!(
+        text.contains("dist/a.zip!lib/b.jar!c/d.properties:3:16"),
+        "{text}"
+    );
+    assert!(!text.contains(&in_zip) && !text.contains(&in_jar), "{text}");
+
+    // Piped in: a stream, its members named after `-`.
+    let mut child = keyhound()
+        .args(["scan", "-q", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&tgz).expect("pipe");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(code(&out), 1);
+    assert_eq!(places(&json(&out)), [("-!pkg/.env".to_string(), 1, 3)]);
+
+    // --no-archives: archives are binary files again, scanned as they are (their compressed
+    // members show nothing), or skipped with --skip-binary.
+    let out = run_in(
+        dir.path(),
+        &["scan", "-q", "--format", "json", "--no-archives", "."],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["summary"]["files_skipped"], 0);
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--no-archives",
+            "--skip-binary",
+            ".",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["summary"]["skipped"]["binary"], 2);
+}
+
+#[test]
+fn a_zip_bomb_is_reported_and_skipped_and_a_corrupt_archive_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(114);
+    let bomb = zipped(&[("zeros.bin", &vec![0u8; 8 << 20]), ("ok.txt", b"hello\n")]);
+    std::fs::write(dir.path().join("bomb.zip"), &bomb).expect("write");
+    let out = run_in(dir.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bomb.zip!zeros.bin") && err.contains("compression ratio over 100:1"),
+        "{err}"
+    );
+    let summary = &json(&out)["summary"];
+    assert_eq!(
+        (
+            summary["files_scanned"].as_u64(),
+            summary["files_skipped"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+
+    // Thousands of skips (a nested bomb) are all counted, and the first ten named.
+    let deep = zipped(&[("l2.zip", &zipped(&[("l3.zip", &zipped(&[("x", b"x")]))]))]);
+    let copies: Vec<(String, &[u8])> = (0..12)
+        .map(|i| (format!("l1-{i}.zip"), &deep[..]))
+        .collect();
+    let copies: Vec<(&str, &[u8])> = copies.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    let nested = tempfile::tempdir().expect("tempdir");
+    std::fs::write(nested.path().join("nested.zip"), zipped(&copies)).expect("write");
+    let out = run_in(nested.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["summary"]["files_skipped"], 12);
+    let err = stderr(&out);
+    let named = err.matches("keyhound: skipped nested.zip!l1-").count();
+    assert_eq!(named, 10, "{err}");
+    assert!(err.contains("nested more than 3 deep"), "{err}");
+    assert!(err.contains("skipped 2 more in the same archive"), "{err}");
+
+    // A corrupt archive beside a good file: named, and the good file's finding reported.
+    std::fs::write(
+        dir.path().join("good.env"),
+        format!("GITHUB_TOKEN={token}\n"),
+    )
+    .expect("write");
+    let mut broken = zipped(&[("a.txt", b"alpha\n")]);
+    broken.truncate(20);
+    std::fs::write(dir.path().join("broken.jar"), &broken).expect("write");
+    let out = run_in(dir.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: broken.jar: unreadable zip archive"),
+        "{err}"
+    );
+    let report = json(&out);
+    assert_eq!(places(&report), [("good.env".to_string(), 1, 14)]);
+    assert_eq!(
+        report["summary"]["errors"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // Alone, it makes the exit code 2.
+    std::fs::remove_file(dir.path().join("good.env")).expect("remove");
+    let out = run_in(dir.path(), &["scan", "-q", "."]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn archives_in_git_history_are_opened_and_their_members_placed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let token = github_pat(115);
+    let init = commit(repo, &[("README.md", "# app\n")], "Init");
+    let bundle = zipped(&[(
+        "WEB-INF/classes/app.properties",
+        format!("name=app\ngithub.token={token}\n").as_bytes(),
+    )]);
+    std::fs::create_dir(repo.join("deploy")).expect("mkdir");
+    std::fs::write(repo.join("deploy/app.war"), &bundle).expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "Add the war"]);
+    let added = git(repo, &["rev-parse", "HEAD"]);
+    git(repo, &["rm", "-q", "deploy/app.war"]);
+    git(repo, &["commit", "-q", "-m", "Remove the war"]);
+
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        places(&report),
+        [(
+            "deploy/app.war!WEB-INF/classes/app.properties".to_string(),
+            2,
+            14
+        )],
+        "{report:#}"
+    );
+    let found = &report["findings"][0];
+    assert_eq!(
+        found["occurrences"][0]["commit"]["id"],
+        added.as_str(),
+        "{found:#}"
+    );
+    assert_eq!(found["lifecycle"]["status"], "removed", "{found:#}");
+
+    // The CI check of a range, and the pre-commit check of a staged archive.
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--format",
+            "json",
+            "--since-commit",
+            &init,
+            ".",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        places(&json(&out)),
+        [(
+            "deploy/app.war!WEB-INF/classes/app.properties".to_string(),
+            2,
+            14
+        )]
+    );
+    std::fs::write(repo.join("staged.zip"), &bundle).expect("write");
+    git(repo, &["add", "staged.zip"]);
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "--staged"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        places(&json(&out)),
+        [(
+            "staged.zip!WEB-INF/classes/app.properties".to_string(),
+            2,
+            14
+        )]
+    );
+    // A changed archive: only the secret its new version brings, not the one it held.
+    git(repo, &["commit", "-q", "-m", "Add staged.zip"]);
+    let added = github_pat(116);
+    let changed = zipped(&[
+        (
+            "WEB-INF/classes/app.properties",
+            format!("name=app\ngithub.token={token}\n").as_bytes(),
+        ),
+        ("extra.env", format!("TOKEN={added}\n").as_bytes()),
+    ]);
+    std::fs::write(repo.join("staged.zip"), &changed).expect("write");
+    git(repo, &["add", "staged.zip"]);
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "--staged"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        places(&json(&out)),
+        [("staged.zip!extra.env".to_string(), 1, 7)]
+    );
+
+    let out = run_in(repo, &["scan", "-q", "--no-archives", "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}

@@ -52,11 +52,21 @@ pub(crate) fn scan_history(
             for error in &changes.errors {
                 scanner.sink.error(error.to_string());
             }
-            (
-                scan_changes(scanner, repo, &changes.blobs, limit),
-                None,
-                false,
-            )
+            let mut matches = scan_changes(scanner, repo, &changes.blobs, limit);
+            // Placed below at the paths the lifecycle walk finds, as in the full pass: of
+            // each path, keep only an archive member's name (`!path/in/archive`).
+            let paths: HashMap<ObjectId, &str> = changes
+                .blobs
+                .iter()
+                .map(|blob| (blob.id, blob.path.as_str()))
+                .collect();
+            for pending in &mut matches {
+                if let Some(blob_path) = pending.blob.and_then(|blob| paths.get(&blob)) {
+                    let path = &mut pending.occurrence.path;
+                    *path = path.strip_prefix(blob_path).unwrap_or_default().to_string();
+                }
+            }
+            (matches, None, false)
         }
         None => {
             let matches = Matches::default();
@@ -99,7 +109,8 @@ pub(crate) fn scan_history(
     // The line each secret stands on in each blob, for the last commit to touch it at HEAD.
     let mut lines: HashMap<(ObjectId, u32), u32> = HashMap::new();
     for pending in &matches {
-        if let Some(blob) = pending.blob {
+        // An archive member's line is not a line of the blob (its path is the member's name).
+        if let Some(blob) = pending.blob.filter(|_| pending.occurrence.path.is_empty()) {
             let key = keys[&(pending.rule, pending.secret.as_slice())];
             let line = u32::try_from(pending.occurrence.line).unwrap_or(u32::MAX);
             lines.entry((blob, key)).or_insert(line);
@@ -127,9 +138,11 @@ pub(crate) fn scan_history(
     }
 
     let prefix = (root != Path::new(".")).then(|| root.display().to_string());
-    let placed = |path: &str| match &prefix {
-        Some(prefix) => format!("{}/{path}", prefix.trim_end_matches('/')),
-        None => path.to_string(),
+    // A blob's occurrences have no path until placed; an archive member's have the member's
+    // name (`!path/in/archive`), which follows the blob's path.
+    let placed = |path: &str, member: &str| match &prefix {
+        Some(prefix) => format!("{}/{path}{member}", prefix.trim_end_matches('/')),
+        None => format!("{path}{member}"),
     };
     // Blobs that no walked ref reaches are part of the history asked for only when every ref
     // was walked: then they are reported as unreachable, never dropped.
@@ -145,7 +158,7 @@ pub(crate) fn scan_history(
         if secret.paths.is_empty() {
             if whole_history {
                 let mut occurrence = pending.occurrence.clone();
-                occurrence.path = format!("(unreachable blob {blob})");
+                occurrence.path = format!("(unreachable blob {blob}){}", occurrence.path);
                 placed_matches.push(Pending {
                     occurrence,
                     secret: pending.secret.clone(),
@@ -161,7 +174,7 @@ pub(crate) fn scan_history(
                 continue;
             }
             let mut occurrence = pending.occurrence.clone();
-            occurrence.path = placed(&introduction.path);
+            occurrence.path = placed(&introduction.path, &pending.occurrence.path);
             occurrence.commit = Some(commit(&trace.commits[introduction.commit]));
             occurrence.at_head = secret
                 .at_head
@@ -189,7 +202,7 @@ pub(crate) fn scan_history(
                 continue;
             };
             let mut occurrence = pending.occurrence.clone();
-            occurrence.path = placed(path);
+            occurrence.path = placed(path, &pending.occurrence.path);
             occurrence.commit = Some(commit(&trace.commits[introduction.commit]));
             occurrence.at_head = true;
             placed_matches.push(Pending {

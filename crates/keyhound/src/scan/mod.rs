@@ -59,6 +59,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         sink: &sink,
         skip_binary: args.skip_binary,
         threads,
+        // Members are held whole: no larger than a file may be.
+        archives: (!args.no_archives).then(|| keyhound_sources::archive::Limits {
+            max_member_size: match args.max_file_size {
+                0 => keyhound_sources::archive::DEFAULT_MAX_MEMBER_SIZE,
+                limit => limit.min(keyhound_sources::archive::DEFAULT_MAX_MEMBER_SIZE),
+            },
+            ..Default::default()
+        }),
     };
 
     let paths = if args.paths.is_empty() {

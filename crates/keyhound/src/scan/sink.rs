@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use keyhound_engine::{Engine, Match, ScanStats, Scratch};
 use keyhound_findings::{Occurrence, Snippet};
 use keyhound_report::{SkipCounts, SkipReason};
+use keyhound_sources::archive::{self, Format};
 use keyhound_sources::git::ObjectId;
 use keyhound_sources::pack::PackError;
 use keyhound_sources::{BINARY_PROBE, Content, SourceError};
@@ -190,12 +191,15 @@ pub(crate) struct Scanner<'a> {
     pub skip_binary: bool,
     /// Threads one large streamed input may be split across.
     pub threads: usize,
+    /// Open archives and scan their members, within these limits (`None`: `--no-archives`).
+    pub archives: Option<archive::Limits>,
 }
 
 impl Scanner<'_> {
     /// Scans one input held in memory into `matches`. UTF-16 and UTF-32 text is scanned as
     /// the UTF-8 it decodes to: lines and columns (in characters) are the original's, and
-    /// offsets point into the original bytes.
+    /// offsets point into the original bytes. An archive's members are scanned instead, each
+    /// under its nested name (`path!member`).
     pub(crate) fn bytes(
         &self,
         path: &str,
@@ -203,6 +207,19 @@ impl Scanner<'_> {
         bytes: &[u8],
         matches: &Matches,
     ) {
+        if let Some(limits) = &self.archives
+            && let Some(format) = Format::detect(path, bytes)
+        {
+            let stats = archive::scan_bytes(path, format, bytes, limits, &mut |name, member| {
+                self.file(name, blob, member, matches);
+            });
+            return self.archive_stats(stats);
+        }
+        self.file(path, blob, bytes, matches);
+    }
+
+    /// Scans one file (or archive member) held in memory into `matches`.
+    fn file(&self, path: &str, blob: Option<ObjectId>, bytes: &[u8], matches: &Matches) {
         if let Some(decoded) = keyhound_sources::encoding::decode_text(bytes) {
             let text = decoded.text.as_bytes();
             let mut stats = ScanStats::default();
@@ -250,7 +267,7 @@ impl Scanner<'_> {
             Content::Stream(reader) => reader,
         };
         let mut head = Vec::with_capacity(BINARY_PROBE);
-        if self.skip_binary {
+        if self.skip_binary || self.archives.is_some() {
             if let Err(e) = (&mut reader)
                 .take(BINARY_PROBE as u64)
                 .read_to_end(&mut head)
@@ -259,7 +276,17 @@ impl Scanner<'_> {
                     .unreadable(path, format!("{path}: cannot read: {e}"));
                 return;
             }
-            if keyhound_sources::looks_binary(&head) {
+            if let Some(limits) = &self.archives
+                && let Some(format) = Format::detect(path, &head)
+            {
+                let mut chained = std::io::Cursor::new(head).chain(reader);
+                let stats =
+                    archive::scan_reader(path, format, &mut chained, limits, &mut |name, m| {
+                        self.file(name, None, m, matches);
+                    });
+                return self.archive_stats(stats);
+            }
+            if self.skip_binary && keyhound_sources::looks_binary(&head) {
                 self.sink
                     .skip(SkipReason::Binary, path, "binary (--skip-binary)");
                 return;
@@ -288,15 +315,52 @@ impl Scanner<'_> {
         self.record(path, None, found, &stats, matches);
     }
 
-    /// The secrets the engine finds in `bytes`, by rule: for comparing with a pre-image.
+    /// The secrets the engine finds in `bytes` (in an archive's members), by rule: for
+    /// comparing with a pre-image.
     pub(crate) fn secrets(&self, bytes: &[u8]) -> Vec<(usize, Vec<u8>)> {
-        SCRATCH.with(|scratch| {
-            self.engine
-                .scan(bytes, &mut scratch.borrow_mut(), &mut ScanStats::default())
-                .into_iter()
-                .map(|m| (m.rule, m.secret))
-                .collect()
-        })
+        let scan = |bytes: &[u8]| {
+            SCRATCH.with(|scratch| {
+                self.engine
+                    .scan(bytes, &mut scratch.borrow_mut(), &mut ScanStats::default())
+                    .into_iter()
+                    .map(|m| (m.rule, m.secret))
+            })
+        };
+        if let Some(limits) = &self.archives
+            && let Some(format) = Format::detect("", bytes)
+        {
+            // What cannot be read in a pre-image is not this change's problem: only its
+            // secrets count.
+            let mut found = Vec::new();
+            archive::scan_bytes("", format, bytes, limits, &mut |_, member| {
+                found.extend(scan(member));
+            });
+            return found;
+        }
+        scan(bytes).collect()
+    }
+
+    /// Counts what an archive scan left out (each by name, with its reason; the first few
+    /// named on stderr at once, since a bomb deserves a word) and reports what it could not
+    /// read.
+    fn archive_stats(&self, stats: archive::Stats) {
+        // A hostile archive may hold thousands: `--verbose` lists them all.
+        const NAMED: usize = 10;
+        for skipped in &stats.skipped {
+            self.sink
+                .skip(SkipReason::Archive, &skipped.name, &skipped.reason);
+        }
+        self.sink.progress.suspend(|| {
+            for skipped in stats.skipped.iter().take(NAMED) {
+                eprintln!("keyhound: skipped {}: {}", skipped.name, skipped.reason);
+            }
+            if let Some(more) = stats.skipped.len().checked_sub(NAMED).filter(|&n| n > 0) {
+                eprintln!("keyhound: skipped {more} more in the same archive");
+            }
+        });
+        for error in stats.errors {
+            self.sink.error(error.to_string());
+        }
     }
 
     fn record(
