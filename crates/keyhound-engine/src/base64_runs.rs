@@ -15,12 +15,6 @@ fn is_base64_byte(b: u8) -> bool {
 /// Block size of the fast scan: any run of at least `2 * BLOCK - 1` bytes covers an aligned block.
 const BLOCK: usize = 16;
 
-/// Whether every byte of `block` is a base64 byte, without branching per byte.
-#[inline(always)]
-fn all_base64(block: &[u8]) -> bool {
-    block.iter().fold(true, |all, &b| all & is_base64_byte(b))
-}
-
 /// Whether `bytes` holds both upper- and lower-case letters.
 fn mixes_case(bytes: &[u8]) -> bool {
     bytes.iter().any(u8::is_ascii_uppercase) && bytes.iter().any(u8::is_ascii_lowercase)
@@ -39,11 +33,20 @@ fn looks_encoded(run: &[u8]) -> bool {
     upper && lower && digit
 }
 
-/// Runs of base64 characters (standard or URL-safe, with trailing `=` padding) of at least
-/// `min_len` bytes that look like encoded data. Tests aligned 16-byte blocks, since a long
-/// enough run covers one, and expands only around blocks made wholly of base64 bytes.
-pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    // Shorter minimums than the block allows fall back to testing every position.
+/// Maximal runs of bytes that `is_member` accepts, at least `min_len` long, around aligned
+/// 16-byte blocks wholly of such bytes that `sample_ok` accepts (a long enough run covers one,
+/// so only those blocks are expanded). Shorter minimums than the block allows fall back to
+/// testing every position, without `sample_ok`.
+pub(crate) fn runs<M, S>(
+    haystack: &[u8],
+    min_len: usize,
+    is_member: M,
+    sample_ok: S,
+) -> impl Iterator<Item = Range<usize>> + '_
+where
+    M: Fn(u8) -> bool + Copy + 'static,
+    S: Fn(&[u8]) -> bool + 'static,
+{
     let block = if min_len >= 2 * BLOCK - 1 { BLOCK } else { 1 };
     let mut next = 0;
     let mut floor = 0;
@@ -52,30 +55,42 @@ pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Rang
             let p = next;
             next += block;
             let sample = &haystack[p..p + block];
-            // Encoded text mixes cases within any 16 bytes; hex digests and identifiers do not.
-            if !all_base64(sample) || (block > 1 && !mixes_case(sample)) {
+            if !sample.iter().fold(true, |all, &b| all & is_member(b))
+                || (block > 1 && !sample_ok(sample))
+            {
                 continue;
             }
             let mut end = p + block;
-            while end < haystack.len() && is_base64_byte(haystack[end]) {
+            while end < haystack.len() && is_member(haystack[end]) {
                 end += 1;
             }
             let mut start = p;
-            while start > floor && is_base64_byte(haystack[start - 1]) {
+            while start > floor && is_member(haystack[start - 1]) {
                 start -= 1;
             }
             floor = end;
             next = (end + 1).next_multiple_of(block);
-            if end - start >= min_len && looks_encoded(&haystack[start..end]) {
-                let mut padded = end;
-                while padded < haystack.len() && padded - end < 2 && haystack[padded] == b'=' {
-                    padded += 1;
-                }
-                return Some(start..padded);
+            if end - start >= min_len {
+                return Some(start..end);
             }
         }
         None
     })
+}
+
+/// Runs of base64 characters (standard or URL-safe, with trailing `=` padding) of at least
+/// `min_len` bytes that look like encoded data.
+pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    // Encoded text mixes cases within any 16 bytes; hex digests and identifiers do not.
+    runs(haystack, min_len, is_base64_byte, mixes_case)
+        .filter(|run| looks_encoded(&haystack[run.clone()]))
+        .map(|run| {
+            let mut padded = run.end;
+            while padded < haystack.len() && padded - run.end < 2 && haystack[padded] == b'=' {
+                padded += 1;
+            }
+            run.start..padded
+        })
 }
 
 /// Decodes `run` into `out` and reports whether the result is mostly printable text worth
@@ -106,11 +121,7 @@ pub(crate) fn decode_text(run: &[u8], out: &mut Vec<u8>) -> bool {
     if engine.decode_vec(body, out).is_err() || out.len() < 12 {
         return false;
     }
-    let printable = out
-        .iter()
-        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
-        .count();
-    printable * 100 >= out.len() * 95
+    crate::decoders::mostly_printable(out)
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@
 //!    Regexes compile on a rule's first hit. Candidates then pass offline validators (checksums,
 //!    JWT structure), an entropy floor and the placeholder filter.
 //!
-//! Long base64 runs are decoded and scanned once more (one level deep); their findings point at
-//! the encoded span.
+//! Encoded text is decoded and scanned once more (one level deep): long base64 and hex runs,
+//! percent-encoded URLs and form bodies, JSON and YAML string escapes. Findings in decoded text
+//! point at their encoded bytes in the input, and say how they were decoded ([`Decoding`]).
 
 mod base64_runs;
+mod decoders;
 pub mod fake;
 mod location;
 pub mod prefilter;
@@ -25,6 +27,7 @@ use keyhound_rules::{Confidence, LoadedRule, Rule, RuleSet};
 use regex_automata::meta;
 use regex_automata::util::syntax;
 
+pub use decoders::Decoding;
 pub use location::{Position, Span};
 pub use stream::{STREAM_CHUNK, STREAM_OVERLAP};
 
@@ -54,17 +57,28 @@ pub enum EngineError {
 /// Engine-wide options.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Decode base64 runs of at least [`EngineOptions::base64_min_len`] bytes and scan them.
-    pub decode_base64: bool,
+    /// Decode encoded text (base64 and hex runs, percent-encoding, string escapes) and scan it.
+    pub decode: bool,
     /// The shortest base64 run that is decoded.
     pub base64_min_len: usize,
+    /// The shortest run of hex digits that is decoded.
+    pub hex_min_len: usize,
+    /// The longest span of percent-encoded or escaped text decoded at once (the part of a line
+    /// around its first escape).
+    pub max_segment_len: usize,
+    /// At most this many runs and spans are decoded per input; the rest are counted in
+    /// [`ScanStats::decode_capped`].
+    pub max_decoded_runs: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
-            decode_base64: true,
+            decode: true,
             base64_min_len: 32,
+            hex_min_len: 32,
+            max_segment_len: 4096,
+            max_decoded_runs: 1 << 16,
         }
     }
 }
@@ -155,8 +169,9 @@ pub struct Match {
     pub location: Span,
     /// The secret value (decoded when `decoded`).
     pub secret: Vec<u8>,
-    /// Whether the secret was found inside a decoded base64 run.
-    pub decoded: bool,
+    /// How the text the secret was found in was decoded, if it was. `span` holds the encoded
+    /// bytes of the secret (of the whole run for base64).
+    pub decoded: Option<Decoding>,
 }
 
 /// Counters of the work one scan did; they show which stage a cost comes from.
@@ -170,8 +185,10 @@ pub struct ScanStats {
     pub regex_runs: u64,
     /// Regex matches rejected by validators, entropy or placeholder filters.
     pub rejected: u64,
-    /// Base64 runs decoded and rescanned.
+    /// Encoded runs and spans decoded and rescanned.
     pub decoded_runs: u64,
+    /// Encoded runs and spans not decoded: the input reached [`EngineOptions::max_decoded_runs`].
+    pub decode_capped: u64,
 }
 
 impl ScanStats {
@@ -182,6 +199,7 @@ impl ScanStats {
         self.regex_runs += other.regex_runs;
         self.rejected += other.rejected;
         self.decoded_runs += other.decoded_runs;
+        self.decode_capped += other.decode_capped;
     }
 }
 
@@ -192,6 +210,7 @@ pub struct Scratch {
     hits: Vec<(u32, usize, usize)>,
     windows: Vec<Range<usize>>,
     decoded: Vec<u8>,
+    decode_map: Vec<usize>,
     nested: Vec<RawMatch>,
 }
 
@@ -202,7 +221,9 @@ pub(crate) struct RawMatch {
     anchor: usize,
     span: Range<usize>,
     secret: Range<usize>,
+    /// The secret as decoded, when it differs from the input's bytes at `secret`.
     decoded_secret: Option<Vec<u8>>,
+    decoding: Option<Decoding>,
 }
 
 impl RawMatch {
@@ -337,7 +358,7 @@ impl Engine {
                 rule: m.rule as usize,
                 location: locator.span(m.span.clone()),
                 span: m.span,
-                decoded: m.decoded_secret.is_some(),
+                decoded: m.decoding,
                 secret: m
                     .decoded_secret
                     .unwrap_or_else(|| haystack[m.secret].to_vec()),
@@ -404,7 +425,7 @@ impl Engine {
             }
             i = j;
         }
-        if depth == 0 && self.options.decode_base64 {
+        if depth == 0 && self.options.decode {
             self.scan_decoded(haystack, scratch, stats, out);
         }
         resolve_overlaps(&self.rules, &mut out[start_len..]);
@@ -448,6 +469,7 @@ impl Engine {
                 span: secret.clone(),
                 secret,
                 decoded_secret: None,
+                decoding: None,
             });
         }
     }
@@ -472,6 +494,7 @@ impl Engine {
         spec.validate.iter().all(|&v| validate::passes(v, secret))
     }
 
+    /// Decodes the encoded runs and spans of `haystack` and scans each once more.
     fn scan_decoded(
         &self,
         haystack: &[u8],
@@ -480,25 +503,44 @@ impl Engine {
         out: &mut Vec<RawMatch>,
     ) {
         let mut decoded = std::mem::take(&mut scratch.decoded);
-        let mut nested = std::mem::take(&mut scratch.nested);
-        for run in base64_runs::find(haystack, self.options.base64_min_len) {
-            if !base64_runs::decode_text(&haystack[run.clone()], &mut decoded) {
-                continue;
-            }
-            stats.decoded_runs += 1;
-            nested.clear();
-            self.scan_raw(&decoded, scratch, stats, 1, &mut nested);
-            for m in nested.drain(..) {
-                out.push(RawMatch {
-                    rule: m.rule,
-                    anchor: run.start,
-                    span: run.clone(),
-                    secret: run.clone(),
-                    decoded_secret: Some(decoded[m.secret].to_vec()),
-                });
+        let mut map = std::mem::take(&mut scratch.decode_map);
+        let mut rescan = Rescan {
+            haystack,
+            budget: self.options.max_decoded_runs,
+            nested: std::mem::take(&mut scratch.nested),
+            scratch,
+            stats,
+            out,
+        };
+        let options = &self.options;
+        for run in base64_runs::find(haystack, options.base64_min_len) {
+            if base64_runs::decode_text(&haystack[run.clone()], &mut decoded) {
+                rescan.run(
+                    self,
+                    Decoding::Base64,
+                    &decoded,
+                    decoders::Origin::Whole(run),
+                );
             }
         }
+        for run in decoders::hex_runs(haystack, options.hex_min_len) {
+            if let Some(from) = decoders::hex_decode(haystack, run, &mut decoded) {
+                rescan.run(self, Decoding::Hex, &decoded, decoders::Origin::Hex(from));
+            }
+        }
+        decoders::percent_segments(haystack, options.max_segment_len, |segment| {
+            decoders::percent_decode(haystack, segment, &mut decoded, &mut map);
+            let origin = decoders::Origin::Map(std::mem::take(&mut map));
+            map = rescan.run(self, Decoding::Percent, &decoded, origin);
+        });
+        decoders::escape_segments(haystack, options.max_segment_len, |segment| {
+            decoders::unescape(haystack, segment, &mut decoded, &mut map);
+            let origin = decoders::Origin::Map(std::mem::take(&mut map));
+            map = rescan.run(self, Decoding::Escape, &decoded, origin);
+        });
+        let nested = std::mem::take(&mut rescan.nested);
         scratch.decoded = decoded;
+        scratch.decode_map = map;
         scratch.nested = nested;
     }
 
@@ -539,6 +581,60 @@ impl Engine {
     }
 }
 
+/// The state of one input's decode-and-rescan stage.
+struct Rescan<'a> {
+    haystack: &'a [u8],
+    /// Runs still allowed to be decoded.
+    budget: usize,
+    nested: Vec<RawMatch>,
+    scratch: &'a mut Scratch,
+    stats: &'a mut ScanStats,
+    out: &'a mut Vec<RawMatch>,
+}
+
+impl Rescan<'_> {
+    /// Scans `decoded` (decoded by `how` from the input bytes `origin` tells) and adds its
+    /// matches, located at their encoded bytes. Gives back the offset map of `origin`, if any,
+    /// for reuse.
+    fn run(
+        &mut self,
+        engine: &Engine,
+        how: Decoding,
+        decoded: &[u8],
+        origin: decoders::Origin,
+    ) -> Vec<usize> {
+        if self.budget == 0 {
+            self.stats.decode_capped += 1;
+        } else {
+            self.budget -= 1;
+            self.stats.decoded_runs += 1;
+            self.nested.clear();
+            engine.scan_raw(decoded, self.scratch, self.stats, 1, &mut self.nested);
+            let anchor = origin.start();
+            for m in self.nested.drain(..) {
+                let span = origin.original(m.secret.clone());
+                let secret = &decoded[m.secret];
+                // A secret that stands in the input as written (only its context was encoded)
+                // is the same finding as the plain scan's, if that found it.
+                let decoded_secret =
+                    (self.haystack[span.clone()] != *secret).then(|| secret.to_vec());
+                self.out.push(RawMatch {
+                    rule: m.rule,
+                    anchor,
+                    span: span.clone(),
+                    secret: span,
+                    decoded_secret,
+                    decoding: Some(how),
+                });
+            }
+        }
+        match origin {
+            decoders::Origin::Map(map) => map,
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The window in which a match containing the keyword at `ks..ke` must lie.
 fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Range<usize> {
     match max_len {
@@ -555,8 +651,9 @@ fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Rang
 
 /// Drops low-confidence matches whose secret overlaps a more confident match, matches whose
 /// secret lies inside another rule's secret (the same span: a more confident rule's; a larger
-/// one: an at least as confident rule's), and exact duplicates of one rule (a decoded run that
-/// repeats a plain finding). Dropped entries are marked with `rule = u32::MAX`.
+/// one: an at least as confident rule's), exact duplicates of one rule (a decoded run that
+/// repeats a plain finding), and one rule's finds in decoded text that overlap its plain finds
+/// in the same input bytes. Dropped entries are marked with `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
     let n = matches.len();
@@ -585,8 +682,19 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
             // as confident and larger (two rules claiming the very same secret at the same
             // confidence both stand).
             let outranks = |cx: Confidence, cy: Confidence| cx > cy || (cx == cy && sa != sb);
+            // One rule's find in the input as written outranks its find in the same bytes
+            // decoded (a webhook URL whose query holds `%3D`).
+            let plain_and_decoded = matches[ia].rule == matches[ib].rule
+                && matches[ia].decoding.is_some() != matches[ib].decoding.is_some();
             if same {
                 matches[ib].rule = u32::MAX;
+            } else if plain_and_decoded {
+                let decoded = if matches[ia].decoding.is_some() {
+                    ia
+                } else {
+                    ib
+                };
+                matches[decoded].rule = u32::MAX;
             } else if ca == Confidence::Low && cb > Confidence::Low {
                 matches[ia].rule = u32::MAX;
             } else if cb == Confidence::Low && ca > Confidence::Low {
