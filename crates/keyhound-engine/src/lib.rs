@@ -87,6 +87,8 @@ struct Compiled {
     regex: meta::Regex,
     secret_group: Option<usize>,
     max_len: Option<usize>,
+    /// No match can hold a newline: windows stop at the keyword's line.
+    single_line: bool,
     /// The rule's `not_after`, anchored to end where the secret starts.
     not_after: Option<meta::Regex>,
 }
@@ -117,6 +119,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
     let config = syntax::Config::new().unicode(false).utf8(false);
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
+    let single_line = !can_match_newline(&hir);
     let build = |hir: &regex_syntax::hir::Hir| {
         meta::Regex::builder()
             .configure(
@@ -143,6 +146,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
         regex,
         secret_group,
         max_len,
+        single_line,
         not_after,
     })
 }
@@ -409,7 +413,7 @@ impl Engine {
                     let window = if unkeyed {
                         0..haystack.len()
                     } else {
-                        window(haystack, ks, ke, compiled.max_len)
+                        window(haystack, ks, ke, compiled.max_len, compiled.single_line)
                     };
                     match scratch.windows.last_mut() {
                         Some(last) if window.start <= last.end => {
@@ -635,17 +639,54 @@ impl Rescan<'_> {
     }
 }
 
-/// The window in which a match containing the keyword at `ks..ke` must lie.
-fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Range<usize> {
-    match max_len {
-        Some(len) => ke.saturating_sub(len)..ks.saturating_add(len).min(haystack.len()),
-        None => {
-            let lo = ks.saturating_sub(UNBOUNDED_REACH);
-            let start = memchr::memrchr(b'\n', &haystack[lo..ks]).map_or(lo, |p| lo + p + 1);
-            let hi = ke.saturating_add(UNBOUNDED_REACH).min(haystack.len());
-            let end = memchr::memchr(b'\n', &haystack[ke..hi]).map_or(hi, |p| ke + p);
-            start..end
+/// The window in which a match containing the keyword at `ks..ke` must lie: within the
+/// pattern's maximum length of it, and on its line when no match can hold a newline.
+fn window(
+    haystack: &[u8],
+    ks: usize,
+    ke: usize,
+    max_len: Option<usize>,
+    single_line: bool,
+) -> Range<usize> {
+    let (lo, hi) = match max_len {
+        Some(len) => (
+            ke.saturating_sub(len),
+            ks.saturating_add(len).min(haystack.len()),
+        ),
+        None => (
+            ks.saturating_sub(UNBOUNDED_REACH),
+            ke.saturating_add(UNBOUNDED_REACH).min(haystack.len()),
+        ),
+    };
+    if max_len.is_some() && !single_line {
+        return lo..hi;
+    }
+    let (before, after) = (lo.min(ks), hi.max(ke));
+    let start =
+        memchr::memrchr(b'\n', &haystack[before..ks]).map_or(lo, |p| lo.max(before + p + 1));
+    let end = memchr::memchr(b'\n', &haystack[ke..after]).map_or(hi, |p| hi.min(ke + p));
+    start..end
+}
+
+/// Whether some string that `hir` matches holds a newline.
+fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(literal) => literal.0.contains(&b'\n'),
+        HirKind::Class(Class::Bytes(class)) => class
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&b'\n')),
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&'\n')),
+        HirKind::Repetition(repetition) => {
+            repetition.max != Some(0) && can_match_newline(&repetition.sub)
         }
+        HirKind::Capture(capture) => can_match_newline(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(can_match_newline),
     }
 }
 
@@ -759,5 +800,46 @@ impl Engine {
             }
         }
         failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn newline_possible(pattern: &str) -> bool {
+        let config = syntax::Config::new().unicode(false).utf8(false);
+        can_match_newline(&syntax::parse_with(pattern, &config).expect("pattern parses"))
+    }
+
+    #[test]
+    fn patterns_that_cannot_span_lines_are_told_apart() {
+        for single in [
+            r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b",
+            r"(?i)token[\w.-]{0,30}[ \t]*=[ \t]*(?P<secret>[^\s'\x22]{16,})\r?(?m:$)",
+            r"x\n{0}y",
+        ] {
+            assert!(!newline_possible(single), "{single}");
+        }
+        for multi in [
+            r"BEGIN(?:\s|\\n){1,4}(?P<secret>[A-Za-z0-9+/=\s]{64,})END",
+            r"a[^x]b",
+            r"a\nb",
+            r"(?s)a.b",
+        ] {
+            assert!(newline_possible(multi), "{multi}");
+        }
+    }
+
+    #[test]
+    fn single_line_windows_stop_at_the_keywords_line() {
+        let text = b"first line token\nsecond key=token value here\nthird";
+        let ks = 28;
+        assert_eq!(&text[ks..ks + 5], b"token");
+        let line = 17..44;
+        assert_eq!(window(text, ks, ks + 5, Some(100), true), line);
+        assert_eq!(window(text, ks, ks + 5, Some(100), false), 0..text.len());
+        assert_eq!(window(text, ks, ks + 5, Some(8), true), 25..36);
+        assert_eq!(window(text, ks, ks + 5, None, false), line);
     }
 }
