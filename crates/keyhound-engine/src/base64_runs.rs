@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use crate::decoders::{self, Decoding};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
@@ -9,7 +11,19 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 /// table lookup, so the block test below vectorises.
 #[inline(always)]
 fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_')
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'-')
+        | (b == b'_')
+}
+
+/// Whether every byte of `block` is a base64 byte: no branch per byte, so it compiles to a few
+/// vector comparisons.
+#[inline(always)]
+fn all_base64(block: &[u8; BLOCK]) -> bool {
+    block.iter().fold(true, |all, &b| all & is_base64_byte(b))
 }
 
 /// Block size of the fast scan: any run of at least `2 * BLOCK - 1` bytes covers an aligned block.
@@ -33,33 +47,36 @@ fn looks_encoded(run: &[u8]) -> bool {
     upper && lower && digit
 }
 
-/// Maximal runs of bytes that `is_member` accepts, at least `min_len` long, around aligned
-/// 16-byte blocks wholly of such bytes that `sample_ok` accepts (a long enough run covers one,
-/// so only those blocks are expanded). Shorter minimums than the block allows fall back to
-/// testing every position, without `sample_ok`.
-pub(crate) fn runs<M, S>(
+/// Maximal runs of base64 bytes, at least `min_len` long, around aligned 16-byte blocks wholly
+/// of such bytes that `sample_ok` accepts (a long enough run covers one, so only those blocks
+/// are expanded). Shorter minimums than the block allows fall back to testing every position,
+/// without `sample_ok`.
+fn runs(
     haystack: &[u8],
     min_len: usize,
-    is_member: M,
-    sample_ok: S,
-) -> impl Iterator<Item = Range<usize>> + '_
-where
-    M: Fn(u8) -> bool + Copy + 'static,
-    S: Fn(&[u8]) -> bool + 'static,
-{
+    sample_ok: impl Fn(&[u8]) -> bool + 'static,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let is_member = is_base64_byte;
     let block = if min_len >= 2 * BLOCK - 1 { BLOCK } else { 1 };
     let mut next = 0;
     let mut floor = 0;
     std::iter::from_fn(move || {
         while next + block <= haystack.len() {
-            let p = next;
-            next += block;
-            let sample = &haystack[p..p + block];
-            if !sample.iter().fold(true, |all, &b| all & is_member(b))
-                || (block > 1 && !sample_ok(sample))
-            {
+            let p = if block == BLOCK {
+                let blocks = haystack[next..].chunks_exact(BLOCK);
+                let found = blocks.into_iter().position(|c| {
+                    <&[u8; BLOCK]>::try_from(c).is_ok_and(all_base64) && sample_ok(c)
+                });
+                match found {
+                    Some(k) => next + k * BLOCK,
+                    None => return None,
+                }
+            } else if is_member(haystack[next]) {
+                next
+            } else {
+                next += 1;
                 continue;
-            }
+            };
             let mut end = p + block;
             while end < haystack.len() && is_member(haystack[end]) {
                 end += 1;
@@ -78,19 +95,29 @@ where
     })
 }
 
-/// Runs of base64 characters (standard or URL-safe, with trailing `=` padding) of at least
-/// `min_len` bytes that look like encoded data.
-pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    // Encoded text mixes cases within any 16 bytes; hex digests and identifiers do not.
-    runs(haystack, min_len, is_base64_byte, mixes_case)
-        .filter(|run| looks_encoded(&haystack[run.clone()]))
-        .map(|run| {
-            let mut padded = run.end;
-            while padded < haystack.len() && padded - run.end < 2 && haystack[padded] == b'=' {
-                padded += 1;
-            }
-            run.start..padded
-        })
+/// Encoded runs, in one pass over aligned blocks: runs of base64 characters (standard or
+/// URL-safe, with trailing `=` padding) of at least `base64_min` bytes that look like encoded
+/// data, and runs of at least `hex_min` hex digits that could be the hex of text.
+pub(crate) fn encoded_runs(
+    haystack: &[u8],
+    base64_min: usize,
+    hex_min: usize,
+) -> impl Iterator<Item = (Decoding, Range<usize>)> + '_ {
+    // Encoded text mixes cases within any 16 bytes; identifiers do not. Hex is base64's
+    // alphabet too: its blocks pass when they could be the hex of text.
+    let sample_ok = |sample: &[u8]| mixes_case(sample) || decoders::hex_text_sample(sample);
+    runs(haystack, base64_min.min(hex_min), sample_ok).flat_map(move |run| {
+        let base64 =
+            (run.len() >= base64_min && looks_encoded(&haystack[run.clone()])).then(|| {
+                let mut padded = run.end;
+                while padded < haystack.len() && padded - run.end < 2 && haystack[padded] == b'=' {
+                    padded += 1;
+                }
+                (Decoding::Base64, run.start..padded)
+            });
+        let hex = decoders::hex_pieces(haystack, run, hex_min).map(|r| (Decoding::Hex, r));
+        base64.into_iter().chain(hex)
+    })
 }
 
 /// Decodes `run` into `out` and reports whether the result is mostly printable text worth
@@ -127,6 +154,13 @@ pub(crate) fn decode_text(run: &[u8], out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The base64 runs of `haystack`.
+    fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+        encoded_runs(haystack, min_len, usize::MAX)
+            .filter(|(how, _)| *how == Decoding::Base64)
+            .map(|(_, run)| run)
+    }
     use base64::engine::general_purpose::STANDARD;
 
     #[test]

@@ -1,6 +1,6 @@
 //! The one-level decoders besides base64: percent-encoding (URLs, form bodies), JSON and YAML
 //! string escapes, and hex runs. Each finds the spans of an input worth decoding behind a cheap
-//! pre-check (a `%` and two hex digits; a backslash before `"`, `/`, `u`, `U` or `x`; an aligned
+//! pre-check (a `%` and two hex digits; `\/`, `\uHHHH`, `\xHH` or `\UHHHHHHHH`; an aligned
 //! block of hex digits), decodes them into text and remembers where each decoded byte came from,
 //! so a secret found in the decoded text is reported at its encoded bytes.
 
@@ -198,10 +198,21 @@ pub(crate) fn percent_decode(
     });
 }
 
-/// Whether the backslash at `at` starts an escape that can hide a secret or its context: `\"`
-/// (JSON in a JSON string), `\/` (JSON's escaped slash), `\u`/`\U` and `\x` (code points).
+/// Whether the backslash at `at` starts an escape that can hide a secret: `\/` (JSON's escaped
+/// slash, in a key's `/`), `\uHHHH`, `\xHH` and `\UHHHHHHHH` of printable ASCII. `\"` alone does not
+/// start a decode: the rules' own patterns take escaped quotes around values, and source code
+/// is full of them.
 fn is_escape_trigger(haystack: &[u8], at: usize) -> bool {
-    matches!(haystack.get(at + 1), Some(b'"' | b'/' | b'u' | b'U' | b'x'))
+    let digits = match haystack.get(at + 1) {
+        Some(b'/') => return true,
+        Some(b'x') => 2,
+        Some(b'u') => 4,
+        Some(b'U') => 8,
+        _ => return false,
+    };
+    // A character of a secret is printable; escaped control bytes (`\x1b`, `\x00` in byte
+    // strings, which fill code) hide none.
+    code_unit(haystack, at + 2, digits, haystack.len()).is_some_and(|c| (0x21..0x7f).contains(&c))
 }
 
 /// Calls `segment` with each part of a line (at most `max_len` bytes around its first escape)
@@ -278,22 +289,38 @@ pub(crate) fn unescape(
     });
 }
 
-/// Whether `b` is a hex digit. Written as comparisons so the block test below vectorises.
-#[inline(always)]
-fn is_hex_byte(b: u8) -> bool {
-    b.is_ascii_digit() | (b'a'..=b'f').contains(&b) | (b'A'..=b'F').contains(&b)
+/// Whether a 16-byte block could be hex of text: all hex digits, and of two neighbouring digits
+/// one is the high nibble of printable ASCII, `2` to `7`.
+pub(crate) fn hex_text_sample(sample: &[u8]) -> bool {
+    let high = |b: &u8| (b'2'..=b'7').contains(b);
+    sample.iter().all(u8::is_ascii_hexdigit)
+        && (sample.iter().step_by(2).all(high) || sample.iter().skip(1).step_by(2).all(high))
 }
 
-/// Runs of at least `min_len` hex digits whose bytes could be text: in the hex of printable
-/// ASCII every other digit is `2` to `7`. Hex digests pass this test too, and are rejected
-/// when they do not decode to text. Tests aligned blocks, as the base64 finder does.
-pub(crate) fn hex_runs(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    crate::base64_runs::runs(haystack, min_len, is_hex_byte, |sample| {
-        // Of two neighbouring digits one is the high nibble: `2`-`7` in text.
-        let high = |b: u8| (b'2'..=b'7').contains(&b);
-        let even = sample.iter().step_by(2).all(|&b| high(b));
-        let odd = sample.iter().skip(1).step_by(2).all(|&b| high(b));
-        even | odd
+/// The stretches of hex digits of at least `min_len` in `run` (a run of base64 characters).
+/// Hex digests pass too, and are rejected when they do not decode to text.
+pub(crate) fn hex_pieces(
+    haystack: &[u8],
+    run: Range<usize>,
+    min_len: usize,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = run.start;
+    std::iter::from_fn(move || {
+        while at < run.end {
+            let start = at
+                + haystack[at..run.end]
+                    .iter()
+                    .position(u8::is_ascii_hexdigit)?;
+            let end = haystack[start..run.end]
+                .iter()
+                .position(|b| !b.is_ascii_hexdigit())
+                .map_or(run.end, |p| start + p);
+            at = end;
+            if end - start >= min_len {
+                return Some(start..end);
+            }
+        }
+        None
     })
 }
 
@@ -389,9 +416,17 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
+        let hex_runs = |text: &str| -> Vec<Range<usize>> {
+            crate::base64_runs::encoded_runs(text.as_bytes(), usize::MAX, 32)
+                .map(|(how, run)| {
+                    assert_eq!(how, Decoding::Hex);
+                    run
+                })
+                .collect()
+        };
         for pad in 0..20 {
             let text = format!("{}x {hex} y", " ".repeat(pad));
-            let runs: Vec<_> = hex_runs(text.as_bytes(), 32).collect();
+            let runs = hex_runs(&text);
             assert_eq!(runs, vec![pad + 2..pad + 2 + hex.len()], "pad {pad}");
             let mut out = Vec::new();
             assert_eq!(
@@ -402,7 +437,7 @@ mod tests {
         }
         let digest = "sha256 = 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let mut out = Vec::new();
-        for run in hex_runs(digest.as_bytes(), 32) {
+        for run in hex_runs(digest) {
             assert_eq!(hex_decode(digest.as_bytes(), run, &mut out), None);
         }
     }

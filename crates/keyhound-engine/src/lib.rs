@@ -517,19 +517,17 @@ impl Engine {
             out,
         };
         let options = &self.options;
-        for run in base64_runs::find(haystack, options.base64_min_len) {
-            if base64_runs::decode_text(&haystack[run.clone()], &mut decoded) {
-                rescan.run(
-                    self,
-                    Decoding::Base64,
-                    &decoded,
-                    decoders::Origin::Whole(run),
-                );
-            }
-        }
-        for run in decoders::hex_runs(haystack, options.hex_min_len) {
-            if let Some(from) = decoders::hex_decode(haystack, run, &mut decoded) {
-                rescan.run(self, Decoding::Hex, &decoded, decoders::Origin::Hex(from));
+        let runs = base64_runs::encoded_runs(haystack, options.base64_min_len, options.hex_min_len);
+        for (how, run) in runs {
+            let origin = match how {
+                Decoding::Hex => {
+                    decoders::hex_decode(haystack, run, &mut decoded).map(decoders::Origin::Hex)
+                }
+                _ => base64_runs::decode_text(&haystack[run.clone()], &mut decoded)
+                    .then_some(decoders::Origin::Whole(run)),
+            };
+            if let Some(origin) = origin {
+                rescan.run(self, how, &decoded, origin);
             }
         }
         decoders::percent_segments(haystack, options.max_segment_len, |segment| {
