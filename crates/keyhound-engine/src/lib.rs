@@ -187,6 +187,8 @@ pub struct ScanStats {
     pub keyword_hits: u64,
     /// Regex searches run (one per merged window).
     pub regex_runs: u64,
+    /// Bytes of the windows those searches ran over.
+    pub regex_bytes: u64,
     /// Regex matches rejected by validators, entropy or placeholder filters.
     pub rejected: u64,
     /// Encoded runs and spans decoded and rescanned.
@@ -201,6 +203,7 @@ impl ScanStats {
         self.bytes += other.bytes;
         self.keyword_hits += other.keyword_hits;
         self.regex_runs += other.regex_runs;
+        self.regex_bytes += other.regex_bytes;
         self.rejected += other.rejected;
         self.decoded_runs += other.decoded_runs;
         self.decode_capped += other.decode_capped;
@@ -424,6 +427,7 @@ impl Engine {
                 }
                 for w in &scratch.windows {
                     stats.regex_runs += 1;
+                    stats.regex_bytes += w.len() as u64;
                     self.confirm(rule_index, rule, compiled, haystack, w.clone(), stats, out);
                 }
             }

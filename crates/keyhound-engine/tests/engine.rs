@@ -465,3 +465,20 @@ fn not_after_drops_matches_by_what_precedes_them_on_their_line() {
     assert_eq!(failures.len(), 1);
     assert!(failures[0].message.contains("not_after"), "{failures:?}");
 }
+
+#[test]
+fn a_keyword_costs_a_regex_search_of_its_own_line_only() {
+    let engine = builtin_engine();
+    // `token` keys only `generic.secret`, whose matches never span lines.
+    let filler = format!("{}\n", "let value = compute(input, options);".repeat(5));
+    let hit_line = "let next = parse(token_stream, options); // no assignment here\n";
+    let text = format!("{}{hit_line}{}", filler.repeat(20), filler.repeat(20));
+    let (matches, stats) = scan(&engine, &text);
+    assert!(matches.is_empty(), "{matches:?}");
+    assert_eq!(stats.regex_runs, 1);
+    assert!(
+        stats.regex_bytes < hit_line.len() as u64,
+        "{} bytes searched",
+        stats.regex_bytes
+    );
+}
