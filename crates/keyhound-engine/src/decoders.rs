@@ -116,7 +116,7 @@ fn segments(
     needle: u8,
     is_trigger: impl Fn(&[u8], usize) -> bool,
     is_boundary: impl Fn(u8) -> bool,
-    mut segment: impl FnMut(Range<usize>),
+    segment: &mut dyn FnMut(Range<usize>),
 ) {
     let mut floor = 0;
     for p in memchr::memchr_iter(needle, haystack) {
@@ -142,7 +142,11 @@ fn segments(
 
 /// Calls `segment` with each span of URL-like text (at most `max_len` bytes) that holds a
 /// percent-encoded byte (`%` and two hex digits) and is at least [`MIN_SEGMENT`] bytes long.
-pub(crate) fn percent_segments(haystack: &[u8], max_len: usize, segment: impl FnMut(Range<usize>)) {
+pub(crate) fn percent_segments(
+    haystack: &[u8],
+    max_len: usize,
+    segment: &mut dyn FnMut(Range<usize>),
+) {
     let is_trigger = |h: &[u8], p: usize| hex_byte(h, p + 1).is_some();
     segments(
         haystack,
@@ -155,14 +159,15 @@ pub(crate) fn percent_segments(haystack: &[u8], max_len: usize, segment: impl Fn
 }
 
 /// Decodes `segment` of `haystack` into `out`, each decoded byte's input offset into `map`
-/// (and, last, the segment's end). `escape(at, end, piece)` decodes the escape at `at`, if one
-/// starts there: it fills `piece` and returns the input bytes it took; other bytes stay as written.
-fn decode_segment(
+/// (and, last, the segment's end). `escape(haystack, at, end, piece)` decodes the escape at
+/// `at`, if one starts there ([`percent_escape`], [`string_escape`]): it fills `piece` and
+/// returns the input bytes it took; other bytes stay as written.
+pub(crate) fn decode_segment(
     haystack: &[u8],
     segment: Range<usize>,
     out: &mut Vec<u8>,
     map: &mut Vec<usize>,
-    escape: impl Fn(usize, usize, &mut Vec<u8>) -> Option<usize>,
+    escape: fn(&[u8], usize, usize, &mut Vec<u8>) -> Option<usize>,
 ) {
     out.clear();
     map.clear();
@@ -170,7 +175,7 @@ fn decode_segment(
     let mut i = segment.start;
     while i < segment.end {
         piece.clear();
-        let taken = escape(i, segment.end, &mut piece).unwrap_or_else(|| {
+        let taken = escape(haystack, i, segment.end, &mut piece).unwrap_or_else(|| {
             piece.push(haystack[i]);
             1
         });
@@ -181,27 +186,20 @@ fn decode_segment(
     map.push(segment.end);
 }
 
-/// Decodes the percent-encoding of `segment` (see [`decode_segment`]). `+` stays as written: in
-/// a secret it is more often itself than a space.
-pub(crate) fn percent_decode(
-    haystack: &[u8],
-    segment: Range<usize>,
-    out: &mut Vec<u8>,
-    map: &mut Vec<usize>,
-) {
-    decode_segment(haystack, segment, out, map, |i, end, piece| {
-        let byte = (haystack[i] == b'%' && i + 3 <= end)
-            .then(|| hex_byte(haystack, i + 1))
-            .flatten()?;
-        piece.push(byte);
-        Some(3)
-    });
+/// A percent-encoded byte at `i`, before `to` (see [`decode_segment`]). `+` stays as written:
+/// in a secret it is more often itself than a space.
+pub(crate) fn percent_escape(text: &[u8], i: usize, to: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let byte = (text[i] == b'%' && i + 3 <= to)
+        .then(|| hex_byte(text, i + 1))
+        .flatten()?;
+    out.push(byte);
+    Some(3)
 }
 
 /// Whether the backslash at `at` starts an escape that can hide a secret: `\/` (JSON's escaped
-/// slash, in a key's `/`), `\uHHHH`, `\xHH` and `\UHHHHHHHH` of printable ASCII. `\"` alone does not
-/// start a decode: the rules' own patterns take escaped quotes around values, and source code
-/// is full of them.
+/// slash, in a key's `/`), `\uHHHH`, `\xHH` and `\UHHHHHHHH` of printable ASCII. `\"` alone
+/// does not start a decode: the rules' own patterns take escaped quotes around values, and
+/// source code is full of them.
 fn is_escape_trigger(haystack: &[u8], at: usize) -> bool {
     let digits = match haystack.get(at + 1) {
         Some(b'/') => return true,
@@ -217,7 +215,11 @@ fn is_escape_trigger(haystack: &[u8], at: usize) -> bool {
 
 /// Calls `segment` with each part of a line (at most `max_len` bytes around its first escape)
 /// that holds an escape [`is_escape_trigger`] accepts and is at least [`MIN_SEGMENT`] bytes long.
-pub(crate) fn escape_segments(haystack: &[u8], max_len: usize, segment: impl FnMut(Range<usize>)) {
+pub(crate) fn escape_segments(
+    haystack: &[u8],
+    max_len: usize,
+    segment: &mut dyn FnMut(Range<usize>),
+) {
     segments(
         haystack,
         max_len,
@@ -238,55 +240,48 @@ fn code_unit(haystack: &[u8], at: usize, digits: usize, end: usize) -> Option<u3
         .try_fold(0u32, |n, &b| Some(n << 4 | u32::from(hex_value(b)?)))
 }
 
-/// Decodes the JSON and YAML double-quoted string escapes of `segment` (see
-/// [`decode_segment`]): `\"`, `\\`, `\/`, `\n`, `\r`, `\t`, `\b`, `\f`, `\0`, `\xHH`, `\uHHHH`
-/// (with UTF-16 surrogate pairs) and `\UHHHHHHHH`; unknown escapes stay as written.
-pub(crate) fn unescape(
-    haystack: &[u8],
-    segment: Range<usize>,
-    out: &mut Vec<u8>,
-    map: &mut Vec<usize>,
-) {
-    decode_segment(haystack, segment, out, map, |i, end, piece| {
-        if haystack[i] != b'\\' || i + 1 >= end {
-            return None;
-        }
-        let simple = match haystack[i + 1] {
-            b'"' => Some(b'"'),
-            b'\\' => Some(b'\\'),
-            b'/' => Some(b'/'),
-            b'\'' => Some(b'\''),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
-            b'0' => Some(0),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            piece.push(c);
-            return Some(2);
-        }
-        let (n, len) = match haystack[i + 1] {
-            b'x' => (code_unit(haystack, i + 2, 2, end)?, 4),
-            b'U' => (code_unit(haystack, i + 2, 8, end)?, 10),
-            b'u' => match code_unit(haystack, i + 2, 4, end)? {
-                high @ 0xD800..=0xDBFF => {
-                    let low = (haystack.get(i + 6..i + 8) == Some(b"\\u"))
-                        .then(|| code_unit(haystack, i + 8, 4, end))
-                        .flatten()
-                        .filter(|low| (0xDC00..=0xDFFF).contains(low))?;
-                    (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12)
-                }
-                n => (n, 6),
-            },
-            _ => return None,
-        };
-        let mut utf8 = [0u8; 4];
-        piece.extend_from_slice(char::from_u32(n)?.encode_utf8(&mut utf8).as_bytes());
-        Some(len)
-    });
+/// A JSON or YAML double-quoted string escape at `i`, before `to` (see [`decode_segment`]):
+/// `\"`, `\\`, `\/`, `\n`, `\r`, `\t`, `\b`, `\f`, `\0`, `\xHH`, `\uHHHH` (with UTF-16
+/// surrogate pairs) and `\UHHHHHHHH`; unknown escapes stay as written.
+pub(crate) fn string_escape(text: &[u8], i: usize, to: usize, out: &mut Vec<u8>) -> Option<usize> {
+    if text[i] != b'\\' || i + 1 >= to {
+        return None;
+    }
+    let simple = match text[i + 1] {
+        b'"' => Some(b'"'),
+        b'\\' => Some(b'\\'),
+        b'/' => Some(b'/'),
+        b'\'' => Some(b'\''),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        b'0' => Some(0),
+        _ => None,
+    };
+    if let Some(c) = simple {
+        out.push(c);
+        return Some(2);
+    }
+    let (n, len) = match text[i + 1] {
+        b'x' => (code_unit(text, i + 2, 2, to)?, 4),
+        b'U' => (code_unit(text, i + 2, 8, to)?, 10),
+        b'u' => match code_unit(text, i + 2, 4, to)? {
+            high @ 0xD800..=0xDBFF => {
+                let low = (text.get(i + 6..i + 8) == Some(b"\\u"))
+                    .then(|| code_unit(text, i + 8, 4, to))
+                    .flatten()
+                    .filter(|low| (0xDC00..=0xDFFF).contains(low))?;
+                (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12)
+            }
+            n => (n, 6),
+        },
+        _ => return None,
+    };
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(char::from_u32(n)?.encode_utf8(&mut utf8).as_bytes());
+    Some(len)
 }
 
 /// Whether a 16-byte block could be hex of text: all hex digits, and of two neighbouring digits
@@ -346,7 +341,13 @@ mod tests {
 
     fn unescaped(text: &str) -> (String, Vec<usize>) {
         let (mut out, mut map) = (Vec::new(), Vec::new());
-        unescape(text.as_bytes(), 0..text.len(), &mut out, &mut map);
+        decode_segment(
+            text.as_bytes(),
+            0..text.len(),
+            &mut out,
+            &mut map,
+            string_escape,
+        );
         (String::from_utf8(out).expect("utf-8"), map)
     }
 
@@ -384,14 +385,14 @@ mod tests {
     fn percent_segments_are_url_text_around_an_escape() {
         let text = b"see \"https://x.invalid/cb?token=abc%2Bdef%3D&x=1\" and 100%ok and %20 s";
         let mut found = Vec::new();
-        percent_segments(text, 4096, |s| found.push(s));
+        percent_segments(text, 4096, &mut |s| found.push(s));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             &text[found[0].clone()],
             b"https://x.invalid/cb?token=abc%2Bdef%3D&x=1"
         );
         let (mut out, mut map) = (Vec::new(), Vec::new());
-        percent_decode(text, found[0].clone(), &mut out, &mut map);
+        decode_segment(text, found[0].clone(), &mut out, &mut map, percent_escape);
         assert_eq!(out, b"https://x.invalid/cb?token=abc+def=&x=1");
         assert_eq!(map.len(), out.len() + 1);
     }
@@ -400,12 +401,12 @@ mod tests {
     fn segments_are_bounded() {
         let text = format!("{}%41{}", "a".repeat(10_000), "b".repeat(10_000));
         let mut found = Vec::new();
-        percent_segments(text.as_bytes(), 4096, |s| found.push(s));
+        percent_segments(text.as_bytes(), 4096, &mut |s| found.push(s));
         assert_eq!(found.len(), 1);
         assert!(found[0].len() <= 4096 && found[0].contains(&10_000));
         let text = format!("{}\\u0041{}", "a".repeat(10_000), "b".repeat(10_000));
         found.clear();
-        escape_segments(text.as_bytes(), 4096, |s| found.push(s));
+        escape_segments(text.as_bytes(), 4096, &mut |s| found.push(s));
         assert_eq!(found.len(), 1);
         assert!(found[0].len() <= 4096 && found[0].contains(&10_000));
     }

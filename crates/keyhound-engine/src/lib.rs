@@ -534,16 +534,27 @@ impl Engine {
                 rescan.run(self, how, &decoded, origin);
             }
         }
-        decoders::percent_segments(haystack, options.max_segment_len, |segment| {
-            decoders::percent_decode(haystack, segment, &mut decoded, &mut map);
-            let origin = decoders::Origin::Map(std::mem::take(&mut map));
-            map = rescan.run(self, Decoding::Percent, &decoded, origin);
-        });
-        decoders::escape_segments(haystack, options.max_segment_len, |segment| {
-            decoders::unescape(haystack, segment, &mut decoded, &mut map);
-            let origin = decoders::Origin::Map(std::mem::take(&mut map));
-            map = rescan.run(self, Decoding::Escape, &decoded, origin);
-        });
+        type Segments = fn(&[u8], usize, &mut dyn FnMut(Range<usize>));
+        type Escape = fn(&[u8], usize, usize, &mut Vec<u8>) -> Option<usize>;
+        let segment_decoders: [(Decoding, Segments, Escape); 2] = [
+            (
+                Decoding::Percent,
+                decoders::percent_segments,
+                decoders::percent_escape,
+            ),
+            (
+                Decoding::Escape,
+                decoders::escape_segments,
+                decoders::string_escape,
+            ),
+        ];
+        for (how, segments, escape) in segment_decoders {
+            segments(haystack, options.max_segment_len, &mut |segment| {
+                decoders::decode_segment(haystack, segment, &mut decoded, &mut map, escape);
+                let origin = decoders::Origin::Map(std::mem::take(&mut map));
+                map = rescan.run(self, how, &decoded, origin);
+            });
+        }
         let nested = std::mem::take(&mut rescan.nested);
         scratch.decoded = decoded;
         scratch.decode_map = map;
