@@ -20,9 +20,18 @@ fn is_base64_byte(b: u8) -> bool {
 }
 
 /// Whether every byte of `block` is a base64 byte: no branch per byte, so it compiles to a few
-/// vector comparisons.
+/// vector comparisons. Blocks of text nearly always hold a space, newline, quote or bracket,
+/// bytes below `+`, the smallest base64 byte: two word-wide tests reject those first.
 #[inline(always)]
 fn all_base64(block: &[u8; BLOCK]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // Whether some byte of `w` is below `+` (exact as a whole-word answer for limits up to 128).
+    let below_plus = |w: u64| w.wrapping_sub(ONES * u64::from(b'+')) & !w & HIGH != 0;
+    let word = |k: usize| u64::from_le_bytes(std::array::from_fn(|j| block[k + j]));
+    if below_plus(word(0)) || below_plus(word(8)) {
+        return false;
+    }
     block.iter().fold(true, |all, &b| all & is_base64_byte(b))
 }
 
@@ -204,6 +213,27 @@ mod tests {
             }
             let short = format!("{}\"{}\" x", " ".repeat(pad), &enc[..31]);
             assert_eq!(find(short.as_bytes(), 32).count(), 0);
+        }
+    }
+
+    #[test]
+    fn the_block_test_agrees_with_the_byte_test() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"+/-_".contains(&b);
+            assert_eq!(is_base64_byte(b), expected, "{b}");
+        }
+        for seed in 0..2000u64 {
+            // Mostly base64 bytes, with one byte of any value somewhere.
+            let mut block: [u8; BLOCK] = crate::fake::fake_string(seed, b"aZ09+/-_", BLOCK)
+                .into_bytes()
+                .try_into()
+                .expect("16 bytes");
+            block[(seed % 16) as usize] = (seed / 16 % 256) as u8;
+            assert_eq!(
+                all_base64(&block),
+                block.iter().all(|&b| is_base64_byte(b)),
+                "{block:?}"
+            );
         }
     }
 
