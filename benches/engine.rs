@@ -120,7 +120,7 @@ fn bench(c: &mut Criterion) {
             let engine = Engine::new(
                 &rules,
                 EngineOptions {
-                    decode_base64: decode,
+                    decode,
                     ..EngineOptions::default()
                 },
             )

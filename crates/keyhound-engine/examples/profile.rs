@@ -3,8 +3,8 @@
 //!
 //! `cargo run --release -p keyhound-engine --example profile -- MODE FILE` where MODE is
 //! `simd` or `scalar` (the prefilter alone, built-in keywords), `scan` (the whole engine over
-//! the file in memory) or `stream` (the whole engine over the file as a stream, as the CLI
-//! reads large files).
+//! the file in memory), `stream` (the whole engine over the file as a stream, as the CLI
+//! reads large files) or `plain` (`stream` without the decode-and-rescan stage).
 
 use keyhound_engine::prefilter::{Prefilter, PrefilterKind};
 use keyhound_engine::{Engine, EngineOptions, ScanStats, Scratch};
@@ -13,7 +13,7 @@ use keyhound_rules::RuleSet;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, path] = args.as_slice() else {
-        return Err("usage: profile simd|scalar|scan|stream FILE".into());
+        return Err("usage: profile simd|scalar|scan|stream|plain FILE".into());
     };
     let rules = RuleSet::builtin().map_err(|e| format!("built-in rules: {e:?}"))?;
     let started = std::time::Instant::now();
@@ -43,8 +43,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 text.len() as f64 / fastest / 1e9
             );
         }
-        "scan" | "stream" => {
-            let engine = Engine::new(&rules, EngineOptions::default())?;
+        "scan" | "stream" | "plain" => {
+            let options = EngineOptions {
+                decode: mode != "plain",
+                ..EngineOptions::default()
+            };
+            let engine = Engine::new(&rules, options)?;
             let mut scratch = Scratch::default();
             let mut stats = ScanStats::default();
             let mut matches = 0usize;

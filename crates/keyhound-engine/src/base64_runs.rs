@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use crate::decoders::{self, Decoding};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
@@ -9,17 +11,32 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 /// table lookup, so the block test below vectorises.
 #[inline(always)]
 fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_')
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'-')
+        | (b == b'_')
+}
+
+/// Whether every byte of `block` is a base64 byte: no branch per byte, so it compiles to a few
+/// vector comparisons. Blocks of text nearly always hold a space, newline, quote or bracket,
+/// bytes below `+`, the smallest base64 byte: two word-wide tests reject those first.
+#[inline(always)]
+fn all_base64(block: &[u8; BLOCK]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // Whether some byte of `w` is below `+` (exact as a whole-word answer for limits up to 128).
+    let below_plus = |w: u64| w.wrapping_sub(ONES * u64::from(b'+')) & !w & HIGH != 0;
+    let word = |k: usize| u64::from_le_bytes(std::array::from_fn(|j| block[k + j]));
+    if below_plus(word(0)) || below_plus(word(8)) {
+        return false;
+    }
+    block.iter().fold(true, |all, &b| all & is_base64_byte(b))
 }
 
 /// Block size of the fast scan: any run of at least `2 * BLOCK - 1` bytes covers an aligned block.
 const BLOCK: usize = 16;
-
-/// Whether every byte of `block` is a base64 byte, without branching per byte.
-#[inline(always)]
-fn all_base64(block: &[u8]) -> bool {
-    block.iter().fold(true, |all, &b| all & is_base64_byte(b))
-}
 
 /// Whether `bytes` holds both upper- and lower-case letters.
 fn mixes_case(bytes: &[u8]) -> bool {
@@ -39,42 +56,76 @@ fn looks_encoded(run: &[u8]) -> bool {
     upper && lower && digit
 }
 
-/// Runs of base64 characters (standard or URL-safe, with trailing `=` padding) of at least
-/// `min_len` bytes that look like encoded data. Tests aligned 16-byte blocks, since a long
-/// enough run covers one, and expands only around blocks made wholly of base64 bytes.
-pub(crate) fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    // Shorter minimums than the block allows fall back to testing every position.
+/// Maximal runs of base64 bytes, at least `min_len` long, around aligned 16-byte blocks wholly
+/// of such bytes that `sample_ok` accepts (a long enough run covers one, so only those blocks
+/// are expanded). Shorter minimums than the block allows fall back to testing every position,
+/// without `sample_ok`.
+fn runs(
+    haystack: &[u8],
+    min_len: usize,
+    sample_ok: impl Fn(&[u8]) -> bool + 'static,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let is_member = is_base64_byte;
     let block = if min_len >= 2 * BLOCK - 1 { BLOCK } else { 1 };
     let mut next = 0;
     let mut floor = 0;
     std::iter::from_fn(move || {
         while next + block <= haystack.len() {
-            let p = next;
-            next += block;
-            let sample = &haystack[p..p + block];
-            // Encoded text mixes cases within any 16 bytes; hex digests and identifiers do not.
-            if !all_base64(sample) || (block > 1 && !mixes_case(sample)) {
+            let p = if block == BLOCK {
+                let blocks = haystack[next..].chunks_exact(BLOCK);
+                let found = blocks.into_iter().position(|c| {
+                    <&[u8; BLOCK]>::try_from(c).is_ok_and(all_base64) && sample_ok(c)
+                });
+                match found {
+                    Some(k) => next + k * BLOCK,
+                    None => return None,
+                }
+            } else if is_member(haystack[next]) {
+                next
+            } else {
+                next += 1;
                 continue;
-            }
+            };
             let mut end = p + block;
-            while end < haystack.len() && is_base64_byte(haystack[end]) {
+            while end < haystack.len() && is_member(haystack[end]) {
                 end += 1;
             }
             let mut start = p;
-            while start > floor && is_base64_byte(haystack[start - 1]) {
+            while start > floor && is_member(haystack[start - 1]) {
                 start -= 1;
             }
             floor = end;
             next = (end + 1).next_multiple_of(block);
-            if end - start >= min_len && looks_encoded(&haystack[start..end]) {
-                let mut padded = end;
-                while padded < haystack.len() && padded - end < 2 && haystack[padded] == b'=' {
-                    padded += 1;
-                }
-                return Some(start..padded);
+            if end - start >= min_len {
+                return Some(start..end);
             }
         }
         None
+    })
+}
+
+/// Encoded runs, in one pass over aligned blocks: runs of base64 characters (standard or
+/// URL-safe, with trailing `=` padding) of at least `base64_min` bytes that look like encoded
+/// data, and runs of at least `hex_min` hex digits that could be the hex of text.
+pub(crate) fn encoded_runs(
+    haystack: &[u8],
+    base64_min: usize,
+    hex_min: usize,
+) -> impl Iterator<Item = (Decoding, Range<usize>)> + '_ {
+    // Encoded text mixes cases within any 16 bytes; identifiers do not. Hex is base64's
+    // alphabet too: its blocks pass when they could be the hex of text.
+    let sample_ok = |sample: &[u8]| mixes_case(sample) || decoders::hex_text_sample(sample);
+    runs(haystack, base64_min.min(hex_min), sample_ok).flat_map(move |run| {
+        let base64 =
+            (run.len() >= base64_min && looks_encoded(&haystack[run.clone()])).then(|| {
+                let mut padded = run.end;
+                while padded < haystack.len() && padded - run.end < 2 && haystack[padded] == b'=' {
+                    padded += 1;
+                }
+                (Decoding::Base64, run.start..padded)
+            });
+        let hex = decoders::hex_pieces(haystack, run, hex_min).map(|r| (Decoding::Hex, r));
+        base64.into_iter().chain(hex)
     })
 }
 
@@ -106,16 +157,19 @@ pub(crate) fn decode_text(run: &[u8], out: &mut Vec<u8>) -> bool {
     if engine.decode_vec(body, out).is_err() || out.len() < 12 {
         return false;
     }
-    let printable = out
-        .iter()
-        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
-        .count();
-    printable * 100 >= out.len() * 95
+    crate::decoders::mostly_printable(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The base64 runs of `haystack`.
+    fn find(haystack: &[u8], min_len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+        encoded_runs(haystack, min_len, usize::MAX)
+            .filter(|(how, _)| *how == Decoding::Base64)
+            .map(|(_, run)| run)
+    }
     use base64::engine::general_purpose::STANDARD;
 
     #[test]
@@ -159,6 +213,27 @@ mod tests {
             }
             let short = format!("{}\"{}\" x", " ".repeat(pad), &enc[..31]);
             assert_eq!(find(short.as_bytes(), 32).count(), 0);
+        }
+    }
+
+    #[test]
+    fn the_block_test_agrees_with_the_byte_test() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"+/-_".contains(&b);
+            assert_eq!(is_base64_byte(b), expected, "{b}");
+        }
+        for seed in 0..2000u64 {
+            // Mostly base64 bytes, with one byte of any value somewhere.
+            let mut block: [u8; BLOCK] = crate::fake::fake_string(seed, b"aZ09+/-_", BLOCK)
+                .into_bytes()
+                .try_into()
+                .expect("16 bytes");
+            block[(seed % 16) as usize] = (seed / 16 % 256) as u8;
+            assert_eq!(
+                all_base64(&block),
+                block.iter().all(|&b| is_base64_byte(b)),
+                "{block:?}"
+            );
         }
     }
 

@@ -8,10 +8,12 @@
 //!    Regexes compile on a rule's first hit. Candidates then pass offline validators (checksums,
 //!    JWT structure), an entropy floor and the placeholder filter.
 //!
-//! Long base64 runs are decoded and scanned once more (one level deep); their findings point at
-//! the encoded span.
+//! Encoded text is decoded and scanned once more (one level deep): long base64 and hex runs,
+//! percent-encoded URLs and form bodies, JSON and YAML string escapes. Findings in decoded text
+//! point at their encoded bytes in the input, and say how they were decoded ([`Decoding`]).
 
 mod base64_runs;
+mod decoders;
 pub mod fake;
 mod location;
 pub mod prefilter;
@@ -25,6 +27,7 @@ use keyhound_rules::{Confidence, LoadedRule, Rule, RuleSet};
 use regex_automata::meta;
 use regex_automata::util::syntax;
 
+pub use decoders::Decoding;
 pub use location::{Position, Span};
 pub use stream::{STREAM_CHUNK, STREAM_OVERLAP};
 
@@ -54,17 +57,28 @@ pub enum EngineError {
 /// Engine-wide options.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Decode base64 runs of at least [`EngineOptions::base64_min_len`] bytes and scan them.
-    pub decode_base64: bool,
+    /// Decode encoded text (base64 and hex runs, percent-encoding, string escapes) and scan it.
+    pub decode: bool,
     /// The shortest base64 run that is decoded.
     pub base64_min_len: usize,
+    /// The shortest run of hex digits that is decoded.
+    pub hex_min_len: usize,
+    /// The longest span of percent-encoded or escaped text decoded at once (the part of a line
+    /// around its first escape).
+    pub max_segment_len: usize,
+    /// At most this many runs and spans are decoded per input; the rest are counted in
+    /// [`ScanStats::decode_capped`].
+    pub max_decoded_runs: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
-            decode_base64: true,
+            decode: true,
             base64_min_len: 32,
+            hex_min_len: 32,
+            max_segment_len: 4096,
+            max_decoded_runs: 1 << 16,
         }
     }
 }
@@ -73,6 +87,8 @@ struct Compiled {
     regex: meta::Regex,
     secret_group: Option<usize>,
     max_len: Option<usize>,
+    /// No match can hold a newline: windows stop at the keyword's line.
+    single_line: bool,
     /// The rule's `not_after`, anchored to end where the secret starts.
     not_after: Option<meta::Regex>,
 }
@@ -103,6 +119,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
     let config = syntax::Config::new().unicode(false).utf8(false);
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
+    let single_line = !can_match_newline(&hir);
     let build = |hir: &regex_syntax::hir::Hir| {
         meta::Regex::builder()
             .configure(
@@ -129,6 +146,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
         regex,
         secret_group,
         max_len,
+        single_line,
         not_after,
     })
 }
@@ -155,8 +173,9 @@ pub struct Match {
     pub location: Span,
     /// The secret value (decoded when `decoded`).
     pub secret: Vec<u8>,
-    /// Whether the secret was found inside a decoded base64 run.
-    pub decoded: bool,
+    /// How the text the secret was found in was decoded, if it was. `span` holds the encoded
+    /// bytes of the secret (of the whole run for base64).
+    pub decoded: Option<Decoding>,
 }
 
 /// Counters of the work one scan did; they show which stage a cost comes from.
@@ -168,10 +187,14 @@ pub struct ScanStats {
     pub keyword_hits: u64,
     /// Regex searches run (one per merged window).
     pub regex_runs: u64,
+    /// Bytes of the windows those searches ran over.
+    pub regex_bytes: u64,
     /// Regex matches rejected by validators, entropy or placeholder filters.
     pub rejected: u64,
-    /// Base64 runs decoded and rescanned.
+    /// Encoded runs and spans decoded and rescanned.
     pub decoded_runs: u64,
+    /// Encoded runs and spans not decoded: the input reached [`EngineOptions::max_decoded_runs`].
+    pub decode_capped: u64,
 }
 
 impl ScanStats {
@@ -180,8 +203,10 @@ impl ScanStats {
         self.bytes += other.bytes;
         self.keyword_hits += other.keyword_hits;
         self.regex_runs += other.regex_runs;
+        self.regex_bytes += other.regex_bytes;
         self.rejected += other.rejected;
         self.decoded_runs += other.decoded_runs;
+        self.decode_capped += other.decode_capped;
     }
 }
 
@@ -192,6 +217,7 @@ pub struct Scratch {
     hits: Vec<(u32, usize, usize)>,
     windows: Vec<Range<usize>>,
     decoded: Vec<u8>,
+    decode_map: Vec<usize>,
     nested: Vec<RawMatch>,
 }
 
@@ -202,7 +228,9 @@ pub(crate) struct RawMatch {
     anchor: usize,
     span: Range<usize>,
     secret: Range<usize>,
+    /// The secret as decoded, when it differs from the input's bytes at `secret`.
     decoded_secret: Option<Vec<u8>>,
+    decoding: Option<Decoding>,
 }
 
 impl RawMatch {
@@ -337,7 +365,7 @@ impl Engine {
                 rule: m.rule as usize,
                 location: locator.span(m.span.clone()),
                 span: m.span,
-                decoded: m.decoded_secret.is_some(),
+                decoded: m.decoding,
                 secret: m
                     .decoded_secret
                     .unwrap_or_else(|| haystack[m.secret].to_vec()),
@@ -388,7 +416,7 @@ impl Engine {
                     let window = if unkeyed {
                         0..haystack.len()
                     } else {
-                        window(haystack, ks, ke, compiled.max_len)
+                        window(haystack, ks, ke, compiled.max_len, compiled.single_line)
                     };
                     match scratch.windows.last_mut() {
                         Some(last) if window.start <= last.end => {
@@ -399,12 +427,13 @@ impl Engine {
                 }
                 for w in &scratch.windows {
                     stats.regex_runs += 1;
+                    stats.regex_bytes += w.len() as u64;
                     self.confirm(rule_index, rule, compiled, haystack, w.clone(), stats, out);
                 }
             }
             i = j;
         }
-        if depth == 0 && self.options.decode_base64 {
+        if depth == 0 && self.options.decode {
             self.scan_decoded(haystack, scratch, stats, out);
         }
         resolve_overlaps(&self.rules, &mut out[start_len..]);
@@ -448,6 +477,7 @@ impl Engine {
                 span: secret.clone(),
                 secret,
                 decoded_secret: None,
+                decoding: None,
             });
         }
     }
@@ -472,6 +502,7 @@ impl Engine {
         spec.validate.iter().all(|&v| validate::passes(v, secret))
     }
 
+    /// Decodes the encoded runs and spans of `haystack` and scans each once more.
     fn scan_decoded(
         &self,
         haystack: &[u8],
@@ -480,25 +511,53 @@ impl Engine {
         out: &mut Vec<RawMatch>,
     ) {
         let mut decoded = std::mem::take(&mut scratch.decoded);
-        let mut nested = std::mem::take(&mut scratch.nested);
-        for run in base64_runs::find(haystack, self.options.base64_min_len) {
-            if !base64_runs::decode_text(&haystack[run.clone()], &mut decoded) {
-                continue;
-            }
-            stats.decoded_runs += 1;
-            nested.clear();
-            self.scan_raw(&decoded, scratch, stats, 1, &mut nested);
-            for m in nested.drain(..) {
-                out.push(RawMatch {
-                    rule: m.rule,
-                    anchor: run.start,
-                    span: run.clone(),
-                    secret: run.clone(),
-                    decoded_secret: Some(decoded[m.secret].to_vec()),
-                });
+        let mut map = std::mem::take(&mut scratch.decode_map);
+        let mut rescan = Rescan {
+            haystack,
+            budget: self.options.max_decoded_runs,
+            nested: std::mem::take(&mut scratch.nested),
+            scratch,
+            stats,
+            out,
+        };
+        let options = &self.options;
+        let runs = base64_runs::encoded_runs(haystack, options.base64_min_len, options.hex_min_len);
+        for (how, run) in runs {
+            let origin = match how {
+                Decoding::Hex => {
+                    decoders::hex_decode(haystack, run, &mut decoded).map(decoders::Origin::Hex)
+                }
+                _ => base64_runs::decode_text(&haystack[run.clone()], &mut decoded)
+                    .then_some(decoders::Origin::Whole(run)),
+            };
+            if let Some(origin) = origin {
+                rescan.run(self, how, &decoded, origin);
             }
         }
+        type Segments = fn(&[u8], usize, &mut dyn FnMut(Range<usize>));
+        type Escape = fn(&[u8], usize, usize, &mut Vec<u8>) -> Option<usize>;
+        let segment_decoders: [(Decoding, Segments, Escape); 2] = [
+            (
+                Decoding::Percent,
+                decoders::percent_segments,
+                decoders::percent_escape,
+            ),
+            (
+                Decoding::Escape,
+                decoders::escape_segments,
+                decoders::string_escape,
+            ),
+        ];
+        for (how, segments, escape) in segment_decoders {
+            segments(haystack, options.max_segment_len, &mut |segment| {
+                decoders::decode_segment(haystack, segment, &mut decoded, &mut map, escape);
+                let origin = decoders::Origin::Map(std::mem::take(&mut map));
+                map = rescan.run(self, how, &decoded, origin);
+            });
+        }
+        let nested = std::mem::take(&mut rescan.nested);
         scratch.decoded = decoded;
+        scratch.decode_map = map;
         scratch.nested = nested;
     }
 
@@ -539,24 +598,116 @@ impl Engine {
     }
 }
 
-/// The window in which a match containing the keyword at `ks..ke` must lie.
-fn window(haystack: &[u8], ks: usize, ke: usize, max_len: Option<usize>) -> Range<usize> {
-    match max_len {
-        Some(len) => ke.saturating_sub(len)..ks.saturating_add(len).min(haystack.len()),
-        None => {
-            let lo = ks.saturating_sub(UNBOUNDED_REACH);
-            let start = memchr::memrchr(b'\n', &haystack[lo..ks]).map_or(lo, |p| lo + p + 1);
-            let hi = ke.saturating_add(UNBOUNDED_REACH).min(haystack.len());
-            let end = memchr::memchr(b'\n', &haystack[ke..hi]).map_or(hi, |p| ke + p);
-            start..end
+/// The state of one input's decode-and-rescan stage.
+struct Rescan<'a> {
+    haystack: &'a [u8],
+    /// Runs still allowed to be decoded.
+    budget: usize,
+    nested: Vec<RawMatch>,
+    scratch: &'a mut Scratch,
+    stats: &'a mut ScanStats,
+    out: &'a mut Vec<RawMatch>,
+}
+
+impl Rescan<'_> {
+    /// Scans `decoded` (decoded by `how` from the input bytes `origin` tells) and adds its
+    /// matches, located at their encoded bytes. Gives back the offset map of `origin`, if any,
+    /// for reuse.
+    fn run(
+        &mut self,
+        engine: &Engine,
+        how: Decoding,
+        decoded: &[u8],
+        origin: decoders::Origin,
+    ) -> Vec<usize> {
+        if self.budget == 0 {
+            self.stats.decode_capped += 1;
+        } else {
+            self.budget -= 1;
+            self.stats.decoded_runs += 1;
+            self.nested.clear();
+            engine.scan_raw(decoded, self.scratch, self.stats, 1, &mut self.nested);
+            let anchor = origin.start();
+            for m in self.nested.drain(..) {
+                let span = origin.original(m.secret.clone());
+                let secret = &decoded[m.secret];
+                // A secret that stands in the input as written (only its context was encoded)
+                // is the same finding as the plain scan's, if that found it.
+                let decoded_secret =
+                    (self.haystack[span.clone()] != *secret).then(|| secret.to_vec());
+                self.out.push(RawMatch {
+                    rule: m.rule,
+                    anchor,
+                    span: span.clone(),
+                    secret: span,
+                    decoded_secret,
+                    decoding: Some(how),
+                });
+            }
         }
+        match origin {
+            decoders::Origin::Map(map) => map,
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The window in which a match containing the keyword at `ks..ke` must lie: within the
+/// pattern's maximum length of it, and on its line when no match can hold a newline.
+fn window(
+    haystack: &[u8],
+    ks: usize,
+    ke: usize,
+    max_len: Option<usize>,
+    single_line: bool,
+) -> Range<usize> {
+    let (lo, hi) = match max_len {
+        Some(len) => (
+            ke.saturating_sub(len),
+            ks.saturating_add(len).min(haystack.len()),
+        ),
+        None => (
+            ks.saturating_sub(UNBOUNDED_REACH),
+            ke.saturating_add(UNBOUNDED_REACH).min(haystack.len()),
+        ),
+    };
+    if max_len.is_some() && !single_line {
+        return lo..hi;
+    }
+    let (before, after) = (lo.min(ks), hi.max(ke));
+    let start =
+        memchr::memrchr(b'\n', &haystack[before..ks]).map_or(lo, |p| lo.max(before + p + 1));
+    let end = memchr::memchr(b'\n', &haystack[ke..after]).map_or(hi, |p| hi.min(ke + p));
+    start..end
+}
+
+/// Whether some string that `hir` matches holds a newline.
+fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(literal) => literal.0.contains(&b'\n'),
+        HirKind::Class(Class::Bytes(class)) => class
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&b'\n')),
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&'\n')),
+        HirKind::Repetition(repetition) => {
+            repetition.max != Some(0) && can_match_newline(&repetition.sub)
+        }
+        HirKind::Capture(capture) => can_match_newline(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(can_match_newline),
     }
 }
 
 /// Drops low-confidence matches whose secret overlaps a more confident match, matches whose
 /// secret lies inside another rule's secret (the same span: a more confident rule's; a larger
-/// one: an at least as confident rule's), and exact duplicates of one rule (a decoded run that
-/// repeats a plain finding). Dropped entries are marked with `rule = u32::MAX`.
+/// one: an at least as confident rule's), exact duplicates of one rule (a decoded run that
+/// repeats a plain finding), and one rule's finds in decoded text that overlap its plain finds
+/// in the same input bytes. Dropped entries are marked with `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
     let n = matches.len();
@@ -585,8 +736,19 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
             // as confident and larger (two rules claiming the very same secret at the same
             // confidence both stand).
             let outranks = |cx: Confidence, cy: Confidence| cx > cy || (cx == cy && sa != sb);
+            // One rule's find in the input as written outranks its find in the same bytes
+            // decoded (a webhook URL whose query holds `%3D`).
+            let plain_and_decoded = matches[ia].rule == matches[ib].rule
+                && matches[ia].decoding.is_some() != matches[ib].decoding.is_some();
             if same {
                 matches[ib].rule = u32::MAX;
+            } else if plain_and_decoded {
+                let decoded = if matches[ia].decoding.is_some() {
+                    ia
+                } else {
+                    ib
+                };
+                matches[decoded].rule = u32::MAX;
             } else if ca == Confidence::Low && cb > Confidence::Low {
                 matches[ia].rule = u32::MAX;
             } else if cb == Confidence::Low && ca > Confidence::Low {
@@ -651,5 +813,46 @@ impl Engine {
             }
         }
         failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn newline_possible(pattern: &str) -> bool {
+        let config = syntax::Config::new().unicode(false).utf8(false);
+        can_match_newline(&syntax::parse_with(pattern, &config).expect("pattern parses"))
+    }
+
+    #[test]
+    fn patterns_that_cannot_span_lines_are_told_apart() {
+        for single in [
+            r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b",
+            r"(?i)token[\w.-]{0,30}[ \t]*=[ \t]*(?P<secret>[^\s'\x22]{16,})\r?(?m:$)",
+            r"x\n{0}y",
+        ] {
+            assert!(!newline_possible(single), "{single}");
+        }
+        for multi in [
+            r"BEGIN(?:\s|\\n){1,4}(?P<secret>[A-Za-z0-9+/=\s]{64,})END",
+            r"a[^x]b",
+            r"a\nb",
+            r"(?s)a.b",
+        ] {
+            assert!(newline_possible(multi), "{multi}");
+        }
+    }
+
+    #[test]
+    fn single_line_windows_stop_at_the_keywords_line() {
+        let text = b"first line token\nsecond key=token value here\nthird";
+        let ks = 28;
+        assert_eq!(&text[ks..ks + 5], b"token");
+        let line = 17..44;
+        assert_eq!(window(text, ks, ks + 5, Some(100), true), line);
+        assert_eq!(window(text, ks, ks + 5, Some(100), false), 0..text.len());
+        assert_eq!(window(text, ks, ks + 5, Some(8), true), 25..36);
+        assert_eq!(window(text, ks, ks + 5, None, false), line);
     }
 }

@@ -146,7 +146,7 @@ pub(crate) fn scan(
             let found = Match {
                 rule: m.rule as usize,
                 location,
-                decoded: m.decoded_secret.is_some(),
+                decoded: m.decoding,
                 secret: m
                     .decoded_secret
                     .unwrap_or_else(|| buf[m.secret.clone()].to_vec()),

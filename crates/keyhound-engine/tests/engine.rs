@@ -4,7 +4,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{builtin_engine, github_token, random_string, scan};
-use keyhound_engine::{Engine, EngineOptions};
+use keyhound_engine::{Decoding, Engine, EngineOptions, Match};
 
 #[test]
 fn every_builtin_rule_compiles_and_its_examples_hold() {
@@ -189,9 +189,136 @@ fn base64_encoded_secrets_are_found_at_the_encoded_span() {
         .iter()
         .find(|(id, _)| id == "github.pat.classic")
         .expect("decoded token found");
-    assert!(m.decoded);
+    assert_eq!(m.decoded, Some(Decoding::Base64));
     assert_eq!(m.secret, token.as_bytes());
     assert_eq!(&text[m.span.clone()], encoded);
+}
+
+/// A fake AWS secret access key holding both `/` and `+` (which URLs and JSON encode).
+fn aws_secret_key(seed: u64) -> String {
+    let body = random_string(
+        seed,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        38,
+    );
+    format!("{}/{}+{}", &body[..10], &body[10..30], &body[30..])
+}
+
+/// `text` as lower-case hex digits.
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The one match of `rule` in `matches`.
+fn only<'a>(matches: &'a [(String, Match)], rule: &str) -> &'a Match {
+    let found: Vec<&Match> = matches
+        .iter()
+        .filter(|(id, _)| id == rule)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(found.len(), 1, "{rule}: {matches:?}");
+    found[0]
+}
+
+#[test]
+fn percent_encoded_secrets_are_found_at_their_encoded_bytes() {
+    let engine = builtin_engine();
+    let key = aws_secret_key(31);
+    let encoded = key.replace('/', "%2F").replace('+', "%2B");
+    let text = format!(
+        "POST /session HTTP/1.1\n\nregion=eu-west-1&aws_secret_access_key={encoded}&expires=3600\n"
+    );
+    let (matches, stats) = scan(&engine, &text);
+    assert!(stats.decoded_runs >= 1);
+    let m = only(&matches, "aws.secret-access-key");
+    assert_eq!(m.decoded, Some(Decoding::Percent));
+    assert_eq!(m.secret, key.as_bytes());
+    assert_eq!(&text[m.span.clone()], encoded);
+    let column = text
+        .lines()
+        .nth(2)
+        .and_then(|l| l.find(&encoded))
+        .expect("on line 3");
+    assert_eq!(
+        (m.location.start.line, m.location.start.column),
+        (3, column + 1)
+    );
+    assert_eq!(m.location.end.column, column + 1 + encoded.len());
+}
+
+#[test]
+fn a_url_with_percent_escapes_and_no_secret_yields_nothing() {
+    let engine = builtin_engine();
+    let text = "see https://docs.example.invalid/search?q=rotate%20keys%20safely&lang=en%2DGB\n\
+                printf(\"%02x%2d\", a, b);\n";
+    let (matches, stats) = scan(&engine, text);
+    assert!(matches.is_empty(), "{matches:?}");
+    assert_eq!(stats.decoded_runs, 1, "only the URL is decoded");
+    // A secret that stands as written in a URL with escapes is one finding, as written.
+    let token = github_token("ghp_", 41);
+    let text = format!("https://x.invalid/cb?next=%2Fhome&token={token}\n");
+    let (matches, _) = scan(&engine, &text);
+    let m = only(&matches, "github.pat.classic");
+    assert_eq!(m.decoded, None);
+    assert_eq!(&text[m.span.clone()], token);
+}
+
+#[test]
+fn json_and_yaml_escaped_secrets_are_found_at_their_escapes() {
+    let engine = builtin_engine();
+    // JSON inside a JSON string, with JSON's escaped slashes.
+    let key = aws_secret_key(32);
+    let escaped = key.replace('/', "\\/");
+    let text = format!(
+        "{{\n  \"settings\": \"{{\\\"aws_secret_access_key\\\": \\\"{escaped}\\\"}}\"\n}}\n"
+    );
+    let (matches, _) = scan(&engine, &text);
+    let m = only(&matches, "aws.secret-access-key");
+    assert_eq!(m.decoded, Some(Decoding::Escape));
+    assert_eq!(m.secret, key.as_bytes());
+    assert_eq!(&text[m.span.clone()], escaped);
+    assert_eq!(m.location.start.line, 2);
+
+    // A token whose prefix is written as `\u` escapes, in a YAML double-quoted string.
+    let token = github_token("ghp_", 42);
+    let escaped = format!("\\u0067\\u0068\\u0070\\u005F{}", &token[4..]);
+    let text = format!("env:\n  GH_TOKEN: \"{escaped}\"\n");
+    let (matches, _) = scan(&engine, &text);
+    let m = only(&matches, "github.pat.classic");
+    assert_eq!(m.decoded, Some(Decoding::Escape));
+    assert_eq!(m.secret, token.as_bytes());
+    assert_eq!(&text[m.span.clone()], escaped);
+    assert_eq!(
+        (m.location.start.line, m.location.start.column),
+        (2, "  GH_TOKEN: \"".len() + 1)
+    );
+}
+
+#[test]
+fn hex_encoded_secrets_are_found_and_hex_of_random_bytes_is_not_decoded() {
+    let engine = builtin_engine();
+    let token = github_token("ghp_", 43);
+    let encoded = hex(&format!("GITHUB_TOKEN={token}\n"));
+    let text = format!("blob: 0x{encoded}\n");
+    let (matches, _) = scan(&engine, &text);
+    let m = only(&matches, "github.pat.classic");
+    assert_eq!(m.decoded, Some(Decoding::Hex));
+    assert_eq!(m.secret, token.as_bytes());
+    assert_eq!(&text[m.span.clone()], hex(&token));
+
+    // Digests and random bytes in hex are runs too, but do not decode to text.
+    let mut noise = String::new();
+    for seed in 0..200u64 {
+        let bytes: Vec<u8> = random_string(seed, &(0..=255u8).collect::<Vec<_>>(), 32)
+            .chars()
+            .map(|c| c as u32 as u8)
+            .collect();
+        let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        noise.push_str(&format!("sha256-{digits}\n"));
+    }
+    let (matches, stats) = scan(&engine, &noise);
+    assert!(matches.is_empty(), "{matches:?}");
+    assert_eq!(stats.decoded_runs, 0);
 }
 
 #[test]
@@ -337,4 +464,21 @@ fn not_after_drops_matches_by_what_precedes_them_on_their_line() {
     let failures = broken.check_examples();
     assert_eq!(failures.len(), 1);
     assert!(failures[0].message.contains("not_after"), "{failures:?}");
+}
+
+#[test]
+fn a_keyword_costs_a_regex_search_of_its_own_line_only() {
+    let engine = builtin_engine();
+    // `token` keys only `generic.secret`, whose matches never span lines.
+    let filler = format!("{}\n", "let value = compute(input, options);".repeat(5));
+    let hit_line = "let next = parse(token_stream, options); // no assignment here\n";
+    let text = format!("{}{hit_line}{}", filler.repeat(20), filler.repeat(20));
+    let (matches, stats) = scan(&engine, &text);
+    assert!(matches.is_empty(), "{matches:?}");
+    assert_eq!(stats.regex_runs, 1);
+    assert!(
+        stats.regex_bytes < hit_line.len() as u64,
+        "{} bytes searched",
+        stats.regex_bytes
+    );
 }

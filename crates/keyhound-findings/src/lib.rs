@@ -105,8 +105,11 @@ pub struct Occurrence {
     pub end_column: usize,
     /// Byte offset of the secret's first byte.
     pub offset: usize,
-    /// Whether the secret was found inside a decoded base64 run (the location is the run's).
-    pub decoded: bool,
+    /// How the text the secret was found in was decoded (`base64`, `percent`, `escape`, `hex`),
+    /// if it was: the location is then that of the encoded bytes (of the whole run for
+    /// base64). Serialized as `false` when not decoded, else as the name.
+    #[serde(serialize_with = "serialize_decoded")]
+    pub decoded: Option<&'static str>,
     /// The line around the secret.
     #[serde(skip)]
     pub snippet: Snippet,
@@ -116,6 +119,29 @@ pub struct Occurrence {
     /// For git history: HEAD holds the secret here (at this path, in this very place).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub at_head: bool,
+}
+
+/// Serializes [`Occurrence::decoded`]: `false` for an occurrence found as written, else the
+/// name of its decoding.
+pub fn serialize_decoded<S: serde::Serializer>(
+    decoded: &Option<&'static str>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match decoded {
+        Some(name) => serializer.serialize_str(name),
+        None => serializer.serialize_bool(false),
+    }
+}
+
+impl Occurrence {
+    /// For a decoded occurrence, what it was found inside, for messages: `inside base64-encoded
+    /// text`, `inside percent-encoded text`, `inside escaped text`, `inside hex-encoded text`.
+    pub fn decoded_note(&self) -> Option<String> {
+        self.decoded.map(|name| match name {
+            "escape" => "inside escaped text".to_string(),
+            name => format!("inside {name}-encoded text"),
+        })
+    }
 }
 
 /// One secret value found by one rule, with all its occurrences.

@@ -354,7 +354,7 @@ negative_examples = ["acme_"]
                     end_line: 1,
                     end_column: 2,
                     offset: 0,
-                    decoded: false,
+                    decoded: None,
                     snippet: Snippet {
                         before: String::new(),
                         matched: String::new(),

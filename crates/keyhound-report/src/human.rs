@@ -135,11 +135,9 @@ fn write_occurrence(
         escape_controls(&occurrence.path)
     };
     let location = format!("{path}:{}:{}", occurrence.line, occurrence.column);
-    let decoded = if occurrence.decoded {
-        " (inside base64-encoded text)"
-    } else {
-        ""
-    };
+    let decoded = occurrence
+        .decoded_note()
+        .map_or(String::new(), |note| format!(" ({note})"));
     writeln!(out, "  {}{decoded}", p.paint(LOCATION, location))?;
     if let Some(commit) = &occurrence.commit {
         writeln!(

@@ -64,7 +64,8 @@ struct JsonFinding<'a> {
     end_line: usize,
     end_column: usize,
     fingerprint: &'a str,
-    decoded: bool,
+    #[serde(serialize_with = "keyhound_findings::serialize_decoded")]
+    decoded: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
     occurrences: Vec<JsonOccurrence<'a>>,
@@ -81,7 +82,8 @@ struct JsonOccurrence<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
-    decoded: bool,
+    #[serde(serialize_with = "keyhound_findings::serialize_decoded")]
+    decoded: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a Commit>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

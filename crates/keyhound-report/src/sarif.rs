@@ -382,8 +382,8 @@ fn result(
     };
     let ids: Vec<&str> = finding.nhi.iter().map(|n| n.id).collect();
     let mut message = format!("{} exposed: {shown}", finding.rule_name);
-    if occurrence.decoded {
-        message.push_str(" (inside base64-encoded text)");
+    if let Some(note) = occurrence.decoded_note() {
+        let _ = write!(message, " ({note})");
     }
     if !ids.is_empty() {
         let _ = write!(message, ". OWASP NHI: {}", ids.join(", "));

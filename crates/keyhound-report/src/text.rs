@@ -237,7 +237,7 @@ negative_examples = ["acme_"]
                                     end_line: 1,
                                     end_column: 14,
                                     offset: 0,
-                                    decoded: false,
+                                    decoded: None,
                                     snippet: Snippet {
                                         before: String::new(),
                                         matched: "acme_qwertyui".into(),

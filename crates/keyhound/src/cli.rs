@@ -187,7 +187,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DAYS")]
     pub offboarding_days: Option<u32>,
 
-    /// Do not decode and rescan base64 runs.
+    /// Do not decode and rescan encoded text (base64, hex, percent-encoding, string escapes).
     #[arg(long)]
     pub no_decode: bool,
     /// Do not open archives (zip, jar, war, ear, apk, whl, nupkg, tar, tar.gz, gz, bz2): scan

@@ -31,6 +31,9 @@ const PREFIX_LEN: usize = 4;
 
 /// Entries of the narrow table: every `u16` index is in bounds, so lookups need no bounds check.
 const NARROW_LEN: usize = 1 << 16;
+/// In the narrow table, match states start here, the top bit of a `u16` id: whether any of the
+/// lanes' states is a match state is then one OR of the states and one comparison.
+const NARROW_MATCH_MIN: usize = NARROW_LEN / 2;
 
 /// The transition table: `table[state + class[byte]]`, states premultiplied by the stride.
 enum Table {
@@ -123,11 +126,22 @@ impl Dfa {
         // shallow states are close), then match states.
         let (plain, matching): (Vec<_>, Vec<_>) =
             order.iter().copied().partition(|&sid| !dfa.is_match(sid));
+        // Match states go to the narrow table's top half when both halves fit.
+        let narrow = plain.len() * stride <= NARROW_MATCH_MIN
+            && (matching.len() + 1) * stride <= NARROW_LEN - NARROW_MATCH_MIN;
+        let match_min = if narrow {
+            NARROW_MATCH_MIN
+        } else {
+            plain.len() * stride
+        };
         let mut new_id = std::collections::HashMap::new();
-        for (n, &sid) in plain.iter().chain(&matching).enumerate() {
+        for (n, &sid) in plain.iter().enumerate() {
             new_id.insert(sid, n * stride);
         }
-        let mut wide = vec![0u32; order.len() * stride];
+        for (n, &sid) in matching.iter().enumerate() {
+            new_id.insert(sid, match_min + n * stride);
+        }
+        let mut wide = vec![0u32; match_min + matching.len() * stride];
         let mut matches = Vec::with_capacity(matching.len());
         for &sid in plain.iter().chain(&matching) {
             let base = new_id[&sid];
@@ -142,7 +156,7 @@ impl Dfa {
                 );
             }
         }
-        let table = if wide.len() <= NARROW_LEN {
+        let table = if narrow {
             let mut narrow = Box::new([0u16; NARROW_LEN]);
             for (slot, &s) in narrow.iter_mut().zip(&wide) {
                 *slot = s as u16;
@@ -155,7 +169,7 @@ impl Dfa {
             table,
             classes,
             stride,
-            match_min: plain.len() * stride,
+            match_min,
             matches,
             prefix_lens: prefixes.iter().map(Vec::len).collect(),
             prefix_keywords,
@@ -167,6 +181,8 @@ impl Dfa {
     pub(super) fn find_all(&self, haystack: &[u8], hits: &mut Vec<Hit>) {
         match &self.table {
             Table::Narrow(table) => self.find_all_in(
+                // Every id is below `2 * NARROW_MATCH_MIN`: the top bit tells a match state.
+                |states| states.iter().fold(0, |all, &s| all | s) >= NARROW_MATCH_MIN,
                 |state, byte| {
                     usize::from(
                         table[usize::from(
@@ -178,6 +194,7 @@ impl Dfa {
                 hits,
             ),
             Table::Wide(table) => self.find_all_in(
+                |states| states.iter().copied().max().unwrap_or(0) >= self.match_min,
                 |state, byte| table[state + usize::from(self.classes[usize::from(byte)])] as usize,
                 haystack,
                 hits,
@@ -201,7 +218,13 @@ impl Dfa {
     }
 
     #[inline(always)]
-    fn find_all_in(&self, step: impl Fn(usize, u8) -> usize, haystack: &[u8], hits: &mut Vec<Hit>) {
+    fn find_all_in(
+        &self,
+        any_match: impl Fn([usize; LANES]) -> bool,
+        step: impl Fn(usize, u8) -> usize,
+        haystack: &[u8],
+        hits: &mut Vec<Hit>,
+    ) {
         if haystack.len() < MIN_LANE_INPUT {
             let mut s = 0;
             for (offset, &b) in haystack.iter().enumerate() {
@@ -225,8 +248,8 @@ impl Dfa {
             .min()
             .unwrap_or(0);
         // Lane k reads haystack[pos[k] + step]. The lanes advance together through one zipped
-        // iterator (no index arithmetic or bounds checks to keep in registers), and one
-        // comparison of the largest state tells whether any lane reached a match state.
+        // iterator (no index arithmetic or bounds checks to keep in registers), and one test of
+        // the four states tells whether any lane reached a match state.
         let [a, b, c, d]: [&[u8]; LANES] =
             std::array::from_fn(|k| &haystack[pos[k]..pos[k] + steps]);
         let (mut s0, mut s1, mut s2, mut s3) = (0usize, 0usize, 0usize, 0usize);
@@ -236,7 +259,7 @@ impl Dfa {
             s1 = step(s1, b1);
             s2 = step(s2, b2);
             s3 = step(s3, b3);
-            if s0.max(s1).max(s2.max(s3)) >= match_min {
+            if any_match([s0, s1, s2, s3]) {
                 for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                     let end = pos[k] + i + 1;
                     if s >= match_min && end > bounds[k] {

@@ -160,7 +160,7 @@ pub fn occurrence(path: &str, text: &str, needle: &str, decoded: bool) -> Occurr
         end_line,
         end_column,
         offset,
-        decoded,
+        decoded: decoded.then_some("base64"),
         snippet: Snippet::from_haystack(text.as_bytes(), offset..offset + needle.len()),
         commit: None,
         at_head: false,

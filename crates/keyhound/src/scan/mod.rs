@@ -36,7 +36,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(
         &rules,
         EngineOptions {
-            decode_base64: !args.no_decode,
+            decode: !args.no_decode,
             ..EngineOptions::default()
         },
     )?;

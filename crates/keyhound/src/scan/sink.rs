@@ -385,7 +385,7 @@ impl Scanner<'_> {
                     end_line: m.location.end.line,
                     end_column: m.location.end.column,
                     offset: m.span.start,
-                    decoded: m.decoded,
+                    decoded: m.decoded.map(keyhound_engine::Decoding::name),
                     snippet,
                     commit: None,
                     at_head: false,
