@@ -1025,7 +1025,7 @@ const RECENT_TREES: usize = 256;
 /// what it holds.
 struct Recent {
     data: Rc<Vec<u8>>,
-    starts: Rc<[u32]>,
+    starts: Rc<Vec<u32>>,
     summary: Summary,
 }
 
@@ -1264,7 +1264,7 @@ impl TreeWalk<'_> {
             id,
             Recent {
                 data,
-                starts: starts.into(),
+                starts: Rc::new(starts),
                 summary: summary.clone(),
             },
         );

@@ -213,7 +213,12 @@ impl Scanner<'_> {
             let stats = archive::scan_bytes(path, format, bytes, limits, &mut |name, member| {
                 self.file(name, blob, member, matches);
             });
-            return self.archive_stats(stats);
+            // A history blob is scanned before its paths are known: name it by its id.
+            let label = match blob {
+                Some(id) if path.is_empty() => format!("blob {id}"),
+                _ => String::new(),
+            };
+            return self.archive_stats(&label, stats);
         }
         self.file(path, blob, bytes, matches);
     }
@@ -284,7 +289,7 @@ impl Scanner<'_> {
                     archive::scan_reader(path, format, &mut chained, limits, &mut |name, m| {
                         self.file(name, None, m, matches);
                     });
-                return self.archive_stats(stats);
+                return self.archive_stats("", stats);
             }
             if self.skip_binary && keyhound_sources::looks_binary(&head) {
                 self.sink
@@ -342,24 +347,30 @@ impl Scanner<'_> {
 
     /// Counts what an archive scan left out (each by name, with its reason; the first few
     /// named on stderr at once, since a bomb deserves a word) and reports what it could not
-    /// read.
-    fn archive_stats(&self, stats: archive::Stats) {
+    /// read. `label` goes before each name (a history blob's id: its names start at `!`).
+    fn archive_stats(&self, label: &str, stats: archive::Stats) {
         // A hostile archive may hold thousands: `--verbose` lists them all.
         const NAMED: usize = 10;
         for skipped in &stats.skipped {
-            self.sink
-                .skip(SkipReason::Archive, &skipped.name, &skipped.reason);
+            self.sink.skip(
+                SkipReason::Archive,
+                &format!("{label}{}", skipped.name),
+                &skipped.reason,
+            );
         }
         self.sink.progress.suspend(|| {
             for skipped in stats.skipped.iter().take(NAMED) {
-                eprintln!("keyhound: skipped {}: {}", skipped.name, skipped.reason);
+                eprintln!(
+                    "keyhound: skipped {label}{}: {}",
+                    skipped.name, skipped.reason
+                );
             }
             if let Some(more) = stats.skipped.len().checked_sub(NAMED).filter(|&n| n > 0) {
                 eprintln!("keyhound: skipped {more} more in the same archive");
             }
         });
         for error in stats.errors {
-            self.sink.error(error.to_string());
+            self.sink.error(format!("{label}{error}"));
         }
     }
 
