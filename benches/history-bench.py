@@ -182,7 +182,8 @@ def main():
     if args.repo:
         found = len(json.loads(out)["findings"])
     rows.append(("keyhound", secs, cpu, rss, found))
-    split = re.search(r"blob pass ([0-9.]+) s, lifecycle and owners ([0-9.]+) s", err)
+    split = re.search(r"blob pass ([0-9.]+) s(?: \(CPU ([0-9.]+) s\))?, "
+                      r"lifecycle and owners ([0-9.]+) s(?: \(CPU ([0-9.]+) s\))?", err)
     if args.gitleaks:
         with tempfile.TemporaryDirectory() as scratch:
             report = os.path.join(scratch, "gitleaks.json")
@@ -201,9 +202,12 @@ def main():
     for name, secs, cpu, rss, found in rows:
         print(f"{name:<12} {secs:>8.1f} {cpu:>8.1f} {rss:>8.0f} {found:>9}")
     if split:
-        blobs, lifecycle = float(split.group(1)), float(split.group(2))
+        blobs, lifecycle = float(split.group(1)), float(split.group(3))
+        cpu = ""
+        if split.group(2) and split.group(4):
+            cpu = f"; CPU {split.group(2)} s and {split.group(4)} s"
         print(f"keyhound: blob pass {blobs:.2f} s, lifecycle and owners {lifecycle:.2f} s "
-              f"(+{100 * lifecycle / blobs:.0f}%)")
+              f"(+{100 * lifecycle / blobs:.0f}%){cpu}")
     base = rows[0]
     for name, secs, cpu, rss, _ in rows[1:]:
         print(f"keyhound vs {name}: {secs / base[1]:.1f}x faster (CPU {cpu / base[2]:.1f}x), "
