@@ -760,11 +760,15 @@ impl GitRepository {
             queue: Vec<ObjectId>,
             seen: IdSet<ObjectId>,
             busy: usize,
+            /// Workers waiting for the queue to fill: only they are woken (a wake-up per commit
+            /// cost more than reading it).
+            waiting: usize,
         }
         let frontier = Mutex::new(Frontier {
             queue: tips.to_vec(),
             seen: tips.iter().copied().collect(),
             busy: 0,
+            waiting: 0,
         });
         let changed = Condvar::new();
         let read: Mutex<IdMap<ObjectId, ReadCommit>> = Mutex::new(IdMap::default());
@@ -785,7 +789,9 @@ impl GitRepository {
                                 if state.busy == 0 {
                                     break None;
                                 }
+                                state.waiting += 1;
                                 state = changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+                                state.waiting -= 1;
                             }
                         };
                         let Some(id) = id else {
@@ -802,8 +808,12 @@ impl GitRepository {
                             }
                         }
                         state.busy -= 1;
+                        let finished = state.queue.is_empty() && state.busy == 0;
+                        let wake = state.waiting > 0 && (finished || !state.queue.is_empty());
                         drop(state);
-                        changed.notify_all();
+                        if wake {
+                            changed.notify_all();
+                        }
                         done.push((id, parsed));
                     }
                     read.lock()
