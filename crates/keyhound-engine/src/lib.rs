@@ -13,6 +13,8 @@
 
 mod base64_runs;
 pub mod fake;
+#[doc(hidden)]
+pub mod fuzzing;
 mod location;
 pub mod prefilter;
 mod stream;
