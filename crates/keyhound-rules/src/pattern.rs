@@ -12,8 +12,8 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 
 /// The largest compiled (Thompson NFA) form of one pattern, in bytes. The largest built-in rule
-/// compiles to about 2.3 MiB (a PEM body of up to 8 KiB); the engine also builds a reverse NFA
-/// of about the same size per compiled pattern.
+/// compiles to about 2.2 MB; the engine also builds a reverse NFA of about the same size per
+/// compiled pattern.
 pub const NFA_SIZE_LIMIT: usize = 8 << 20;
 
 /// The largest full DFA the engine may build for a pattern, in bytes (it then uses its lazy DFA,
