@@ -1,46 +1,5 @@
-//! The SIMD prefilter finds exactly what the scalar one finds, and both exactly what an
-//! overlapping Aho-Corasick search finds, on arbitrary keyword sets and inputs.
-//!
-//! Input layout: the first byte is the number of keywords (1 to 64); each keyword is a length
-//! byte (1 to 16) and its bytes; the rest is the haystack.
+//! libFuzzer entry for [`keyhound_fuzz::prefilter_differential`]: the checks are in the library, which the stable
+//! smoke test (`tests/smoke.rs`) runs too.
 #![no_main]
 
-use keyhound_engine::prefilter::{Hit, Prefilter, PrefilterKind};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&count, mut rest)) = data.split_first() else {
-        return;
-    };
-    let mut keywords: Vec<&[u8]> = Vec::new();
-    for _ in 0..(count % 64) + 1 {
-        let Some((&len, tail)) = rest.split_first() else {
-            return;
-        };
-        let len = usize::from(len % 16) + 1;
-        if tail.len() < len {
-            return;
-        }
-        keywords.push(&tail[..len]);
-        rest = &tail[len..];
-    }
-    let haystack = rest;
-    let run = |kind| -> Option<Vec<Hit>> {
-        let prefilter = Prefilter::new(&keywords, kind).ok()?;
-        let mut hits = Vec::new();
-        prefilter.find_all(haystack, &mut hits);
-        hits.sort_unstable();
-        Some(hits)
-    };
-    let scalar = run(PrefilterKind::Scalar).expect("keywords are non-empty");
-    let ac = aho_corasick::AhoCorasick::new(&keywords).expect("small keyword sets build");
-    let mut expected: Vec<Hit> = ac
-        .find_overlapping_iter(haystack)
-        .map(|m| (m.pattern().as_u32(), m.end()))
-        .collect();
-    expected.sort_unstable();
-    assert_eq!(scalar, expected, "scalar vs aho-corasick");
-    if let Some(simd) = run(PrefilterKind::Simd) {
-        assert_eq!(simd, scalar, "simd vs scalar");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhound_fuzz::prefilter_differential(data));

@@ -15,6 +15,8 @@
 mod base64_runs;
 mod decoders;
 pub mod fake;
+#[doc(hidden)]
+pub mod fuzzing;
 mod location;
 pub mod prefilter;
 mod stream;
@@ -116,7 +118,7 @@ impl CompiledRule {
 const HYBRID_CACHE_BYTES: usize = 16 << 20;
 
 fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
-    let config = syntax::Config::new().unicode(false).utf8(false);
+    let config = keyhound_rules::pattern::syntax_config();
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
     let single_line = !can_match_newline(&hir);
@@ -125,6 +127,8 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
             .configure(
                 meta::Config::new()
                     .utf8_empty(false)
+                    .nfa_size_limit(Some(keyhound_rules::pattern::NFA_SIZE_LIMIT))
+                    .dfa_size_limit(Some(keyhound_rules::pattern::DFA_SIZE_LIMIT))
                     .hybrid_cache_capacity(HYBRID_CACHE_BYTES),
             )
             .build_from_hir(hir)
@@ -136,7 +140,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
         .to_index(regex_automata::PatternID::ZERO, "secret");
     let not_after = not_after
         .map(|context| {
-            let anchored = format!("(?:{context})\\z");
+            let anchored = keyhound_rules::pattern::not_after_pattern(context);
             let hir =
                 syntax::parse_with(&anchored, &config).map_err(|e| format!("not_after: {e}"))?;
             build(&hir).map_err(|e| format!("not_after: {e}"))

@@ -411,13 +411,12 @@ fn random_text_of_token_alphabets_yields_nothing() {
 }
 
 /// A one-rule set: an `api_token = "..."` rule with the given `not_after` line.
-fn rule_with_not_after(not_after: &str) -> Engine {
+fn rule_with_not_after(not_after: &str) -> Result<Engine, Vec<keyhound_rules::RuleError>> {
     let mut rules = keyhound_rules::RuleSet::new();
-    rules
-        .add_toml(
-            "not-after.toml",
-            &format!(
-                r#"
+    rules.add_toml(
+        "not-after.toml",
+        &format!(
+            r#"
 [[rule]]
 id = "test.api-token"
 name = "Test API token"
@@ -434,16 +433,16 @@ rotation = {{ url = "https://example.invalid/rotate", max_age_days = 90 }}
 examples = ['token = "Qm7Lp2Xv9Rt4Kc8Nw3Zb"']
 negative_examples = ['nextPageToken = "Qm7Lp2Xv9Rt4Kc8Nw3Zb"']
 "#
-            ),
-        )
-        .expect("rules load");
-    Engine::new(&rules, EngineOptions::default()).expect("engine builds")
+        ),
+    )?;
+    Ok(Engine::new(&rules, EngineOptions::default()).expect("engine builds"))
 }
 
 #[test]
 fn not_after_drops_matches_by_what_precedes_them_on_their_line() {
     let engine =
-        rule_with_not_after(r#"not_after = '''(?i)next_?page_?token["']?\s*[:=]\s*["']?'''"#);
+        rule_with_not_after(r#"not_after = '''(?i)next_?page_?token["']?\s*[:=]\s*["']?'''"#)
+            .expect("rules load");
     assert!(
         engine.check_examples().is_empty(),
         "{:?}",
@@ -457,13 +456,18 @@ fn not_after_drops_matches_by_what_precedes_them_on_their_line() {
     let secrets: Vec<&[u8]> = matches.iter().map(|(_, m)| m.secret.as_slice()).collect();
     assert_eq!(secrets, [&b"Zp4Wq8Ln2Vc6Hx1Tb9Ks"[..]]);
 
-    // Without it the negative example matches, and a broken one is reported by name.
-    let without = rule_with_not_after("");
+    // Without it the negative example matches, and a broken one is rejected when the rules
+    // load, by name.
+    let without = rule_with_not_after("").expect("rules load");
     assert_eq!(without.check_examples().len(), 1);
-    let broken = rule_with_not_after("not_after = '(unclosed'");
-    let failures = broken.check_examples();
-    assert_eq!(failures.len(), 1);
-    assert!(failures[0].message.contains("not_after"), "{failures:?}");
+    let Err(errors) = rule_with_not_after("not_after = '(unclosed'") else {
+        panic!("a not_after that does not parse loads");
+    };
+    let message = errors[0].to_string();
+    assert!(
+        message.starts_with("not-after.toml: rule `test.api-token`: not_after rejected"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -10,6 +10,8 @@
 //! The built-in rules live in the workspace's `rules/` directory, one TOML file per provider
 //! family, and are embedded in the binary at build time.
 
+pub mod pattern;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -304,7 +306,8 @@ impl RuleSet {
         let mut set = Self::new();
         let mut errors = Vec::new();
         for (name, text) in builtin::FILES {
-            if let Err(e) = set.add_toml(&format!("builtin:{name}"), text) {
+            // Their patterns are held to the limits by this crate's tests, and compile lazily.
+            if let Err(e) = set.add_toml_with(&format!("builtin:{name}"), text, false) {
                 errors.extend(e);
             }
         }
@@ -328,7 +331,17 @@ impl RuleSet {
     }
 
     /// Parses rules from TOML text named `origin` and adds them; on error nothing is added.
+    /// Every pattern is compiled, within the limits of [`pattern`].
     pub fn add_toml(&mut self, origin: &str, text: &str) -> Result<(), Vec<RuleError>> {
+        self.add_toml_with(origin, text, true)
+    }
+
+    fn add_toml_with(
+        &mut self,
+        origin: &str,
+        text: &str,
+        check_patterns: bool,
+    ) -> Result<(), Vec<RuleError>> {
         let file: RuleFile = toml::from_str(text).map_err(|e| {
             vec![RuleError::Parse {
                 path: origin.to_string(),
@@ -342,7 +355,12 @@ impl RuleSet {
             .collect();
         let mut errors = Vec::new();
         for rule in &file.rule {
-            for message in schema_problems(rule) {
+            let patterns = if check_patterns {
+                pattern_problems(rule)
+            } else {
+                Vec::new()
+            };
+            for message in schema_problems(rule).into_iter().chain(patterns) {
                 errors.push(RuleError::Invalid {
                     path: origin.to_string(),
                     rule_id: rule.id.clone(),
@@ -462,6 +480,20 @@ pub fn schema_problems(rule: &Rule) -> Vec<String> {
     problems
 }
 
+/// The rule's `pattern` and `not_after` that do not compile within the limits of [`pattern`].
+pub fn pattern_problems(rule: &Rule) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = pattern::check(&rule.pattern) {
+        problems.push(format!("pattern rejected: {e}"));
+    }
+    if let Some(context) = &rule.not_after
+        && let Err(e) = pattern::check(&pattern::not_after_pattern(context))
+    {
+        problems.push(format!("not_after rejected: {e}"));
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,5 +575,63 @@ negative_examples = ["acme_short"]
         let problems = schema_problems(&toml::from_str::<RuleFile>(&bad).unwrap().rule[0]);
         assert!(problems.iter().any(|p| p.starts_with("id must be")));
         assert!(problems.iter().any(|p| p.contains("shorter than 3 bytes")));
+    }
+    #[test]
+    fn builtin_patterns_compile_within_the_limits() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e:?}"));
+        for loaded in set.rules() {
+            assert_eq!(
+                pattern_problems(&loaded.rule),
+                Vec::<String>::new(),
+                "{}: {}",
+                loaded.origin,
+                loaded.rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_that_would_blow_up_are_rejected_naming_rule_and_file() {
+        for blowup in ["(a|b|c){1000}{1000}", "[A-Za-z0-9]{500000}"] {
+            let mut set = RuleSet::new();
+            let bad = GOOD.replace("acme_(?P<secret>[a-z0-9]{32})", blowup);
+            assert!(bad.contains(blowup));
+            let start = std::time::Instant::now();
+            let errors = set.add_toml("rules/big.toml", &bad).expect_err(blowup);
+            let text = errors[0].to_string();
+            assert!(
+                text.starts_with("rules/big.toml: rule `acme.api-key`: pattern rejected")
+                    && text.contains("exceeded"),
+                "{text}"
+            );
+            assert!(set.is_empty());
+            // The compiler gives up at the limit instead of building the whole thing.
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "{blowup}"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_and_contexts_that_do_not_parse_are_rejected() {
+        let mut set = RuleSet::new();
+        let bad = GOOD.replace("acme_(?P<secret>", "acme_((?P<secret>");
+        let errors = set.add_toml("p.toml", &bad).expect_err("unclosed group");
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("p.toml: rule `acme.api-key`: pattern rejected"),
+            "{}",
+            errors[0]
+        );
+        let bad = GOOD.replace("confidence =", "not_after = '''[a-'''\nconfidence =");
+        let errors = set.add_toml("n.toml", &bad).expect_err("bad class");
+        assert!(
+            errors[0].to_string().contains("not_after rejected"),
+            "{}",
+            errors[0]
+        );
+        assert!(set.is_empty());
     }
 }

@@ -61,6 +61,9 @@ pub struct DecodedText {
     /// The text, in UTF-8. Code units that are not text (a lone surrogate, a value past
     /// U+10FFFF, a cut-off last unit) decode to U+FFFD, one for each unit.
     pub text: String,
+    /// Bytes of a cut-off last unit (0 when the original ends on a whole unit): its U+FFFD
+    /// stands for this many original bytes, not a whole unit's.
+    cut: usize,
 }
 
 /// A position in decoded text, as in the original file.
@@ -83,7 +86,11 @@ impl DecodedText {
             if at >= offset {
                 break;
             }
-            original += self.encoding.width(c);
+            original += if self.cut > 0 && at + c.len_utf8() == self.text.len() {
+                self.cut
+            } else {
+                self.encoding.width(c)
+            };
         }
         original
     }
@@ -170,7 +177,7 @@ fn decode(bytes: &[u8], encoding: TextEncoding, bom_len: usize) -> DecodedText {
     let body = &bytes[bom_len.min(bytes.len())..];
     let unit = encoding.unit();
     let units = body.chunks_exact(unit);
-    let cut = !units.remainder().is_empty();
+    let cut = units.remainder().len();
     let mut text = String::with_capacity(body.len() / unit + 4);
     match encoding {
         TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
@@ -200,13 +207,14 @@ fn decode(bytes: &[u8], encoding: TextEncoding, bom_len: usize) -> DecodedText {
             }));
         }
     }
-    if cut {
+    if cut > 0 {
         text.push(char::REPLACEMENT_CHARACTER);
     }
     DecodedText {
         encoding,
         bom_len: bom_len.min(bytes.len()),
         text,
+        cut,
     }
 }
 
@@ -337,5 +345,16 @@ mod tests {
             decoded.original_offset(decoded.text.find('!').expect("!")),
             8
         );
+        // The cut-off last unit is one byte, not two: the end maps to the original's end (the
+        // fuzz target `decoders` found it two bytes past it).
+        assert_eq!(decoded.original_offset(decoded.text.len()), bytes.len());
+        let utf32 = [0, 0, 0xfe, 0xff, 0, 0, 0, b'a', 0, 0];
+        let decoded = decode_text(&utf32).expect("has a mark");
+        assert_eq!(
+            (decoded.encoding, decoded.text.as_str()),
+            (TextEncoding::Utf32Be, "a\u{fffd}")
+        );
+        assert_eq!(decoded.original_offset(decoded.text.len()), 10);
+        assert_eq!(decoded.original_offset(1), 8);
     }
 }
