@@ -2361,3 +2361,33 @@ fn archives_in_git_history_are_opened_and_their_members_placed() {
     let out = run_in(repo, &["scan", "-q", "--no-archives", "."]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }
+
+#[test]
+fn a_corrupt_archive_in_history_is_named_by_its_blob_and_other_findings_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let token = github_pat(117);
+    // A gzip header, then bytes that are no deflate stream.
+    let mut broken = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    broken.extend(std::iter::repeat_n(0xffu8, 64));
+    std::fs::write(repo.join("backup.tgz"), &broken).expect("write");
+    commit(
+        repo,
+        &[("app.env", &format!("GITHUB_TOKEN={token}\n"))],
+        "Add the app and a backup",
+    );
+    let blob = git(repo, &["rev-parse", "HEAD:backup.tgz"]);
+
+    let out = run_in(repo, &["scan", "-q", "--format", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(places(&report), [("app.env".to_string(), 1, 14)]);
+    let errors = report["summary"]["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{report:#}");
+    let error = errors[0].as_str().expect("message");
+    assert!(
+        error.starts_with(&format!("blob {blob}")) && error.contains("corrupt"),
+        "{error}"
+    );
+}
