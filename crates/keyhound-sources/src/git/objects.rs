@@ -61,10 +61,9 @@ pub struct BlobReader<'a> {
 
 impl BlobReader<'_> {
     /// The bytes of blob `id`; `path` names it in the error.
-    pub fn read(&mut self, id: ObjectId, path: &str) -> Result<Rc<[u8]>, SourceError> {
+    pub fn read(&mut self, id: ObjectId, path: &str) -> Result<Rc<Vec<u8>>, SourceError> {
         self.objects
             .read(&self.repo, id, gix::object::Kind::Blob)
-            .map(|data| Rc::from(data.as_slice()))
             .map_err(|e| SourceError::Git {
                 repo: self.display.clone(),
                 message: format!("blob {id} ({path}): {e}"),

@@ -67,7 +67,7 @@ fn drop_inherited(
                 Ok(bytes) => {
                     let mut found: HashMap<usize, HashSet<Vec<u8>>> = HashMap::new();
                     // Compared as scanned: UTF-16/32 text as the UTF-8 it decodes to.
-                    let bytes: Rc<[u8]> = match keyhound_sources::encoding::decode_text(&bytes) {
+                    let bytes: Rc<Vec<u8>> = match keyhound_sources::encoding::decode_text(&bytes) {
                         Some(decoded) => decoded.text.into_bytes().into(),
                         None => bytes,
                     };
@@ -96,7 +96,7 @@ fn drop_inherited(
 /// The content a changed blob replaced (as text, decoded like the scan decodes it), and the
 /// secrets the engine finds in it, by rule.
 struct PreImage {
-    bytes: Rc<[u8]>,
+    bytes: Rc<Vec<u8>>,
     found: HashMap<usize, HashSet<Vec<u8>>>,
 }
 
