@@ -1155,7 +1155,12 @@ impl TreeWalk<'_> {
                 .map(|r| (Rc::clone(&r.data), Rc::clone(&r.starts), r.summary.clone()))
         });
         let mut held: Vec<(u32, u32)> = Vec::new();
-        let mut starts: Vec<u32> = Vec::new();
+        // Sized up front: growing it entry by entry was a tenth of the walk's allocations.
+        let mut starts: Vec<u32> = Vec::with_capacity(
+            base.as_ref()
+                .map_or(data.len() / 32, |(_, base_starts, _)| base_starts.len())
+                + 8,
+        );
         match base {
             None => {
                 let (entries, ok) = parse_entries(&data, 0, data.len(), hash, &mut starts);
