@@ -2199,6 +2199,87 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
 }
 
 #[test]
+fn exclude_globs_skip_archive_members_and_count_them_as_excluded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (in_zip, in_jar, in_tgz) = (github_pat(121), github_pat(122), github_pat(123));
+    let jar = zipped(&[(
+        "c/d.properties",
+        format!("github.token = {in_jar}\n").as_bytes(),
+    )]);
+    let zip = zipped(&[
+        (
+            "conf/app.env",
+            format!("GITHUB_TOKEN={in_zip}\n").as_bytes(),
+        ),
+        ("lib/b.jar", &jar),
+    ]);
+    std::fs::create_dir(dir.path().join("dist")).expect("mkdir");
+    std::fs::write(dir.path().join("dist/a.zip"), &zip).expect("write");
+    let tgz = tar_gz(&[("pkg/.env", format!("T={in_tgz}\n").as_bytes())]);
+    std::fs::write(dir.path().join("release.tgz"), &tgz).expect("write");
+
+    // A name glob matches members at any depth, nested archives' included; a path glob
+    // matches a member's path in its archive, or its whole name from the scan root.
+    for (globs, left) in [
+        (
+            &["*.properties"][..],
+            ["dist/a.zip!conf/app.env", "release.tgz!pkg/.env"],
+        ),
+        (
+            &["pkg/**"][..],
+            [
+                "dist/a.zip!conf/app.env",
+                "dist/a.zip!lib/b.jar!c/d.properties",
+            ],
+        ),
+        (
+            &["dist/a.zip!conf/*"][..],
+            [
+                "dist/a.zip!lib/b.jar!c/d.properties",
+                "release.tgz!pkg/.env",
+            ],
+        ),
+    ] {
+        let mut args = vec!["scan", "-q", "--format", "json", "-v"];
+        for glob in globs {
+            args.extend(["--exclude", glob]);
+        }
+        args.push(".");
+        let out = run_in(dir.path(), &args);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let report = json(&out);
+        let paths: Vec<String> = places(&report).into_iter().map(|p| p.0).collect();
+        assert_eq!(paths, left, "{globs:?}");
+        assert_eq!(report["summary"]["skipped"]["excluded"], 1, "{report:#}");
+        assert_eq!(report["summary"]["skipped"]["archive"], 0, "{report:#}");
+        assert!(
+            stderr(&out).contains(": excluded"),
+            "--verbose names it: {}",
+            stderr(&out)
+        );
+    }
+    // Without --verbose an excluded member is counted, not announced.
+    let out = run_in(dir.path(), &["scan", "--exclude", "*.properties", "."]);
+    assert!(!stderr(&out).contains("excluded"), "{}", stderr(&out));
+
+    // A stream's members too.
+    let mut child = keyhound()
+        .args(["scan", "-q", "-", "--format", "json", "--exclude", ".env"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&tgz).expect("pipe");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(code(&out), 0);
+    assert_eq!(json(&out)["summary"]["skipped"]["excluded"], 1);
+}
+
+#[test]
 fn a_zip_bomb_is_reported_and_skipped_and_a_corrupt_archive_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = github_pat(114);
