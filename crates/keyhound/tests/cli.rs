@@ -552,6 +552,17 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
             STANDARD.encode(format!("ledgerci:{}", r(26, ALNUM, 20))),
             "docker.config.auth",
         ),
+        // What `kubectl create secret docker-registry` stores under `.dockerconfigjson`.
+        "dockerconfigjson" => {
+            let password = r(71, ALNUM, 24);
+            let auth = STANDARD.encode(format!("payments-ci:{password}"));
+            (
+                format!(
+                    r#"{{"auths":{{"ghcr.io":{{"username":"payments-ci","password":"{password}","auth":"{auth}"}}}}}}"#
+                ),
+                "docker.config.auth",
+            )
+        }
         "openai_project" => (
             format!("sk-proj-{}T3BlbkFJ{}", r(27, URL, 64), r(28, URL, 64)),
             "openai.project-key",
@@ -680,6 +691,43 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
     }
 }
 
+/// `value` written as `encoding` (the part of a marker after `|`, `@@kind|base64@@`) spells it:
+/// `base64`; `percent` (every byte but `A-Za-z0-9-._~` as `%XX`, as a URL's query parameter
+/// carries it); `json` (a JSON string's escapes, as a serializer writes them: a PEM's newlines
+/// become `\n`); `json-slash` (also `/` as `\/`, as PHP's `json_encode` writes it);
+/// `json-html` (also `+`, `&`, `<`, `>` and `'` as `\u002B`..., as .NET's `System.Text.Json` and
+/// Go's `encoding/json` write them); `hex` (lowercase, as `xxd -p` writes it).
+fn planted_encoding(value: &str, encoding: &str) -> String {
+    use base64::Engine as _;
+    let json = || {
+        let quoted = serde_json::to_string(value).expect("a string serializes");
+        quoted[1..quoted.len() - 1].to_string()
+    };
+    match encoding {
+        "base64" => base64::engine::general_purpose::STANDARD.encode(value),
+        "percent" => value
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
+        "json" => json(),
+        "json-slash" => json().replace('/', "\\/"),
+        "json-html" => json()
+            .chars()
+            .map(|c| match c {
+                '+' | '&' | '<' | '>' | '\'' => format!("\\u{:04X}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect(),
+        "hex" => value.bytes().map(|b| format!("{b:02x}")).collect(),
+        other => panic!("unknown marker encoding {other}"),
+    }
+}
+
 /// A marker kind listed in `testdata/planted/kinds.tsv` (kind, rule, template): the template's
 /// `{X:n}` pieces become `n` random characters of alphabet `X`, `{uuid}` a random UUID, and
 /// `{age}` / `{nsec}` a Bech32 age identity / Nostr key with a valid checksum.
@@ -768,8 +816,9 @@ fn planted_from_table(kind: &str, seed: u64) -> (String, &'static str) {
 fn planted_corpus_precision_and_recall() {
     let dir = tempfile::tempdir().expect("tempdir");
     let planted = testdata().join("planted");
-    // (path, first line, last line, rule id) of every planted secret.
+    // (path, first line, last line, rule id) of every planted secret, and how it is encoded.
     let mut expected = Vec::new();
+    let mut encodings = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&planted)
         .expect("testdata/planted")
         .map(|e| e.expect("entry").path())
@@ -791,9 +840,14 @@ fn planted_corpus_precision_and_recall() {
         let mut line = 1;
         for (i, piece) in text.split("@@").enumerate() {
             if i % 2 == 1 {
-                let (value, rule) = planted_value(piece, (n * 100 + i) as u64);
+                let (kind, encoding) = piece
+                    .split_once('|')
+                    .map_or((piece, None), |(kind, e)| (kind, Some(e)));
+                let (value, rule) = planted_value(kind, (n * 100 + i) as u64);
+                let value = encoding.map_or(value.clone(), |e| planted_encoding(&value, e));
                 let last = line + value.matches('\n').count();
                 expected.push((name.clone(), line, last, rule));
+                encodings.push(encoding.map(str::to_string));
                 line = last;
                 out.push_str(&value);
             } else {
@@ -810,6 +864,11 @@ fn planted_corpus_precision_and_recall() {
         expected.len(),
         kinds.len()
     );
+    let encoded: std::collections::HashSet<_> = encodings.iter().flatten().collect();
+    assert!(
+        encoded.len() >= 6 && encodings.iter().flatten().count() >= 20,
+        "encoded secrets: {encodings:?}"
+    );
     // `benches/compare-detection.py` runs other scanners over the same files: it asks for a copy.
     if let Some(out) = std::env::var_os("KEYHOUND_PLANTED_OUT") {
         let out = std::path::PathBuf::from(out);
@@ -824,7 +883,8 @@ fn planted_corpus_precision_and_recall() {
         }
         let listing: Vec<_> = expected
             .iter()
-            .map(|(path, first, last, rule)| serde_json::json!({"path": path, "first_line": first, "last_line": last, "rule": rule}))
+            .zip(&encodings)
+            .map(|((path, first, last, rule), encoding)| serde_json::json!({"path": path, "first_line": first, "last_line": last, "rule": rule, "encoding": encoding}))
             .collect();
         std::fs::write(
             out.join("expected.json"),
