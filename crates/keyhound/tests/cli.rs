@@ -2147,26 +2147,56 @@ fn places(report: &serde_json::Value) -> Vec<(String, u64, u64)> {
     places
 }
 
+/// Runs keyhound with `args`, `input` piped to its standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = keyhound()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("pipe");
+    child.wait_with_output().expect("wait")
+}
+
+/// Writes into `dir` the archives of the archive tests: `dist/a.zip`, holding `conf/app.env`
+/// (`app_env`) and `lib/b.jar`, whose `c/d.properties` holds `properties`; and `tgz_name`, a
+/// tar.gz whose `pkg/.env` holds `dot_env`. Returns the tar.gz.
+fn write_archives(
+    dir: &std::path::Path,
+    app_env: &str,
+    properties: &str,
+    tgz_name: &str,
+    dot_env: &str,
+) -> Vec<u8> {
+    let jar = zipped(&[("c/d.properties", properties.as_bytes())]);
+    let zip = zipped(&[("conf/app.env", app_env.as_bytes()), ("lib/b.jar", &jar)]);
+    std::fs::create_dir(dir.join("dist")).expect("mkdir");
+    std::fs::write(dir.join("dist/a.zip"), &zip).expect("write");
+    let tgz = tar_gz(&[("pkg/.env", dot_env.as_bytes())]);
+    std::fs::write(dir.join(tgz_name), &tgz).expect("write");
+    tgz
+}
+
 #[test]
 fn archive_members_are_scanned_under_nested_names_in_every_format() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (in_zip, in_jar, in_tgz) = (github_pat(111), github_pat(112), github_pat(113));
-    let jar = zipped(&[(
-        "c/d.properties",
-        format!("# db\n\ngithub.token = {in_jar}\n").as_bytes(),
-    )]);
-    let zip = zipped(&[
-        (
-            "conf/app.env",
-            format!("A=1\nGITHUB_TOKEN={in_zip}\n").as_bytes(),
-        ),
-        ("lib/b.jar", &jar),
-    ]);
-    std::fs::create_dir(dir.path().join("dist")).expect("mkdir");
-    std::fs::write(dir.path().join("dist/a.zip"), &zip).expect("write");
-    // Named like text, found by its magic bytes.
-    let tgz = tar_gz(&[("pkg/.env", format!("T={in_tgz}\n").as_bytes())]);
-    std::fs::write(dir.path().join("release.bin"), &tgz).expect("write");
+    // The tar.gz is named like text, found by its magic bytes.
+    let tgz = write_archives(
+        dir.path(),
+        &format!("A=1\nGITHUB_TOKEN={in_zip}\n"),
+        &format!("# db\n\ngithub.token = {in_jar}\n"),
+        "release.bin",
+        &format!("T={in_tgz}\n"),
+    );
 
     let out = run_in(dir.path(), &["scan", "-q", "--format", "json", "."]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -2219,18 +2249,7 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
     assert!(!text.contains(&in_zip) && !text.contains(&in_jar), "{text}");
 
     // Piped in: a stream, its members named after `-`.
-    let mut child = keyhound()
-        .args(["scan", "-q", "-", "--format", "json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(&tgz).expect("pipe");
-    }
-    let out = child.wait_with_output().expect("wait");
+    let out = run_with_stdin(&["scan", "-q", "-", "--format", "json"], &tgz);
     assert_eq!(code(&out), 1);
     assert_eq!(places(&json(&out)), [("-!pkg/.env".to_string(), 1, 3)]);
 
@@ -2262,21 +2281,13 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
 fn exclude_globs_skip_archive_members_and_count_them_as_excluded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (in_zip, in_jar, in_tgz) = (github_pat(121), github_pat(122), github_pat(123));
-    let jar = zipped(&[(
-        "c/d.properties",
-        format!("github.token = {in_jar}\n").as_bytes(),
-    )]);
-    let zip = zipped(&[
-        (
-            "conf/app.env",
-            format!("GITHUB_TOKEN={in_zip}\n").as_bytes(),
-        ),
-        ("lib/b.jar", &jar),
-    ]);
-    std::fs::create_dir(dir.path().join("dist")).expect("mkdir");
-    std::fs::write(dir.path().join("dist/a.zip"), &zip).expect("write");
-    let tgz = tar_gz(&[("pkg/.env", format!("T={in_tgz}\n").as_bytes())]);
-    std::fs::write(dir.path().join("release.tgz"), &tgz).expect("write");
+    let tgz = write_archives(
+        dir.path(),
+        &format!("GITHUB_TOKEN={in_zip}\n"),
+        &format!("github.token = {in_jar}\n"),
+        "release.tgz",
+        &format!("T={in_tgz}\n"),
+    );
 
     // A name glob matches members at any depth, nested archives' included; a path glob
     // matches a member's path in its archive, or its whole name from the scan root.
@@ -2323,18 +2334,10 @@ fn exclude_globs_skip_archive_members_and_count_them_as_excluded() {
     assert!(!stderr(&out).contains("excluded"), "{}", stderr(&out));
 
     // A stream's members too.
-    let mut child = keyhound()
-        .args(["scan", "-q", "-", "--format", "json", "--exclude", ".env"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(&tgz).expect("pipe");
-    }
-    let out = child.wait_with_output().expect("wait");
+    let out = run_with_stdin(
+        &["scan", "-q", "-", "--format", "json", "--exclude", ".env"],
+        &tgz,
+    );
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["summary"]["skipped"]["excluded"], 1);
 }
