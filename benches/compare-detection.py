@@ -5,7 +5,9 @@ Builds the planted-secret corpus of the CLI test (testdata/planted with fresh fa
 plus testdata/clean, which must yield nothing), runs each scanner found on PATH (or given by
 --gitleaks / --kingfisher) over it, and scores every reported location: a location is a true
 positive when it falls on a planted secret's lines. Locations are deduplicated per scanner, so
-a scanner is not punished for reporting one secret under two rules.
+a scanner is not punished for reporting one secret under two rules. Secrets planted encoded
+(base64, percent-encoding, JSON escapes, hex: `@@kind|encoding@@` in a template) are counted
+apart too, in the `encoded` column.
 
     python3 benches/compare-detection.py [--gitleaks PATH] [--kingfisher PATH]
 
@@ -66,7 +68,9 @@ def score(found, expected):
     false = sorted(loc for loc in found if not any(hits(loc, e) for e in expected))
     missed = [e["path"] + ":" + str(e["first_line"]) for e in expected if not any(hits(loc, e) for loc in found)]
     precision = tp / len(found) if found else 1.0
-    return precision, recalled / len(expected), false, missed
+    encoded = [e for e in expected if e.get("encoding")]
+    encoded_found = sum(1 for e in encoded if any(hits(loc, e) for loc in found))
+    return precision, recalled / len(expected), false, missed, (encoded_found, len(encoded))
 
 
 def main():
@@ -90,11 +94,14 @@ def main():
             runs.append(("kingfisher", lambda: run_kingfisher(args.kingfisher, files, scratch)))
         planted_files = len([f for f in os.listdir(files) if f != "clean"])
         kinds = len({e["rule"] for e in expected})
-        print(f"{len(expected)} planted secrets of {kinds} kinds in {planted_files} files, plus testdata/clean")
-        print(f"{'scanner':<12} {'precision':>9} {'recall':>7}  false alarms / missed")
+        encodings = sorted({e["encoding"] for e in expected if e.get("encoding")})
+        encoded = sum(1 for e in expected if e.get("encoding"))
+        print(f"{len(expected)} planted secrets of {kinds} kinds in {planted_files} files, plus testdata/clean;")
+        print(f"{encoded} of them encoded ({', '.join(encodings)})")
+        print(f"{'scanner':<12} {'precision':>9} {'recall':>7} {'encoded':>8}  false alarms / missed")
         for name, run in runs:
-            precision, recall, false, missed = score(run(), expected)
-            print(f"{name:<12} {precision:>9.3f} {recall:>7.3f}  {false} / {missed}")
+            precision, recall, false, missed, (enc_found, enc_all) = score(run(), expected)
+            print(f"{name:<12} {precision:>9.3f} {recall:>7.3f} {enc_found:>4}/{enc_all:<3}  {false} / {missed}")
 
 
 if __name__ == "__main__":

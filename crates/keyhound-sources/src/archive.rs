@@ -8,11 +8,17 @@
 //! stream (a decompression bomb is skipped and reported, not followed). Memory holds one member
 //! per nesting level, never a whole decompressed archive. Whatever cannot be read (a corrupt
 //! archive, a bad checksum) is reported by name while the readable members are still handed on.
+//!
+//! `--exclude` globs apply to members as they apply to files ([`Excludes::matches_member`]): a
+//! member they match is skipped ([`SkipReason::Excluded`]) before it is decompressed, and a
+//! nested archive they match is not opened.
 
 use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 
 use zip::result::ZipError;
+
+use crate::Excludes;
 
 /// Archives nested deeper than this are not opened (the outermost archive is depth 1).
 pub const DEFAULT_MAX_DEPTH: u32 = 3;
@@ -168,6 +174,8 @@ pub enum SkipReason {
         /// The limit in bytes.
         limit: u64,
     },
+    /// An `--exclude` glob matches the member (a nested archive: none of it was opened).
+    Excluded,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -201,6 +209,7 @@ impl std::fmt::Display for SkipReason {
                 "zip archive read as a stream and larger than {limit} bytes: not opened \
                  (its directory is at its end)"
             ),
+            Self::Excluded => f.write_str("excluded"),
         }
     }
 }
@@ -253,15 +262,18 @@ pub struct Stats {
 
 /// Opens the archive `bytes`, named `name`, in `format`, and calls `on_member` with each
 /// member's nested name (`name!path/in/archive`) and bytes; nested archives are opened in turn
-/// up to [`Limits::max_depth`].
+/// up to [`Limits::max_depth`]. Members that `excludes` matches are skipped.
 pub fn scan_bytes(
     name: &str,
     format: Format,
     bytes: &[u8],
     limits: &Limits,
+    excludes: &Excludes,
     on_member: &mut dyn FnMut(&str, &[u8]),
 ) -> Stats {
-    Walk::run(limits, on_member, |walk| walk.bytes(name, format, bytes, 1))
+    Walk::run(limits, excludes, on_member, |walk| {
+        walk.bytes(name, format, bytes, 1)
+    })
 }
 
 /// Like [`scan_bytes`], for an archive read as a stream (stdin, or a file too large to read
@@ -273,9 +285,10 @@ pub fn scan_reader(
     format: Format,
     reader: &mut dyn Read,
     limits: &Limits,
+    excludes: &Excludes,
     on_member: &mut dyn FnMut(&str, &[u8]),
 ) -> Stats {
-    Walk::run(limits, on_member, |walk| {
+    Walk::run(limits, excludes, on_member, |walk| {
         walk.stream(name, format, reader, 1)
     })
 }
@@ -290,6 +303,7 @@ enum Trip {
 /// One scan of an outermost archive.
 struct Walk<'a> {
     limits: &'a Limits,
+    excludes: &'a Excludes,
     /// Bytes decompressed so far, over every level.
     total: &'a Cell<u64>,
     /// Set by a guarded reader when it stops on a limit.
@@ -306,6 +320,7 @@ impl<'a> Walk<'a> {
     /// Scans one outermost archive with `start`, and returns what it did.
     fn run(
         limits: &Limits,
+        excludes: &Excludes,
         on_member: &mut dyn FnMut(&str, &[u8]),
         start: impl FnOnce(&mut Walk<'_>),
     ) -> Stats {
@@ -313,6 +328,7 @@ impl<'a> Walk<'a> {
         let trip = Cell::new(None);
         let mut walk = Walk {
             limits,
+            excludes,
             total: &total,
             trip: &trip,
             members_seen: 0,
@@ -453,7 +469,7 @@ impl<'a> Walk<'a> {
             return;
         }
         let member = format!("{name}!{inner}");
-        if !self.admit(name) {
+        if self.excluded(&member) || !self.admit(name) {
             return;
         }
         if let Err(e) = self.member(&member, &mut rest, None, depth) {
@@ -470,11 +486,14 @@ impl<'a> Walk<'a> {
                 break;
             }
             let mut entry = entry?;
-            if !entry.header().entry_type().is_file() || !self.admit(name) {
+            if !entry.header().entry_type().is_file() {
                 continue;
             }
             let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let member = format!("{name}!{}", path.trim_start_matches("./"));
+            if self.excluded(&member) || !self.admit(name) {
+                continue;
+            }
             let declared = entry.size();
             self.member(&member, &mut entry, Some(declared), depth)?;
         }
@@ -502,6 +521,10 @@ impl<'a> Walk<'a> {
                 Some(path) => format!("{name}!{path}"),
                 None => format!("{name}!(member {index})"),
             };
+            // A directory entry (`docs/`) is no member to skip.
+            if !member.ends_with('/') && self.excluded(&member) {
+                continue;
+            }
             let mut file = match archive.by_index(index) {
                 Ok(file) => file,
                 Err(error) => {
@@ -555,10 +578,13 @@ impl<'a> Walk<'a> {
                 Ok(Some(file)) => file,
                 Ok(None) | Err(_) => break,
             };
-            if !file.is_file() || !self.admit(name) {
+            if !file.is_file() {
                 continue;
             }
             let member = format!("{name}!{}", String::from_utf8_lossy(file.name_raw()));
+            if self.excluded(&member) || !self.admit(name) {
+                continue;
+            }
             let compressed = Cell::new(file.compressed_size());
             let mut guard = self.guard(&mut file, &compressed);
             if let Err(e) = self.member(&member, &mut guard, None, depth) {
@@ -566,6 +592,15 @@ impl<'a> Walk<'a> {
                 break;
             }
         }
+    }
+
+    /// Whether `--exclude` leaves out `member` (a nested name); if so, it is counted as skipped.
+    fn excluded(&mut self, member: &str) -> bool {
+        let excluded = self.excludes.matches_member(member);
+        if excluded {
+            self.skip(member, SkipReason::Excluded);
+        }
+        excluded
     }
 
     /// Counts one more file member of `archive`; false (and the scan stops) past the member

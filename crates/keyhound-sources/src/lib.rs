@@ -263,6 +263,16 @@ impl Excludes {
         false
     }
 
+    /// Whether an archive member, named `outer!path/in/archive` (nested: `a.zip!b.jar!c.txt`),
+    /// is excluded: as a file at its path inside its own archive (a glob without `/` matches
+    /// any of its names, one with `/` its path from the archive's root), or by its whole name
+    /// (`dist/app.zip!docs/*`).
+    pub fn matches_member(&self, name: &str) -> bool {
+        let inner = name.rsplit_once('!').map_or(name, |(_, inner)| inner);
+        let inner = inner.trim_start_matches("./").trim_start_matches('/');
+        self.matches_relative(inner) || (!self.paths.is_empty() && self.paths.is_match(name))
+    }
+
     fn excludes(&self, path: &Path, roots: &[PathBuf]) -> bool {
         if path
             .file_name()

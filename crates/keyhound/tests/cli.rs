@@ -552,6 +552,17 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
             STANDARD.encode(format!("ledgerci:{}", r(26, ALNUM, 20))),
             "docker.config.auth",
         ),
+        // What `kubectl create secret docker-registry` stores under `.dockerconfigjson`.
+        "dockerconfigjson" => {
+            let password = r(71, ALNUM, 24);
+            let auth = STANDARD.encode(format!("payments-ci:{password}"));
+            (
+                format!(
+                    r#"{{"auths":{{"ghcr.io":{{"username":"payments-ci","password":"{password}","auth":"{auth}"}}}}}}"#
+                ),
+                "docker.config.auth",
+            )
+        }
         "openai_project" => (
             format!("sk-proj-{}T3BlbkFJ{}", r(27, URL, 64), r(28, URL, 64)),
             "openai.project-key",
@@ -680,6 +691,43 @@ fn planted_value(kind: &str, seed: u64) -> (String, &'static str) {
     }
 }
 
+/// `value` written as `encoding` (the part of a marker after `|`, `@@kind|base64@@`) spells it:
+/// `base64`; `percent` (every byte but `A-Za-z0-9-._~` as `%XX`, as a URL's query parameter
+/// carries it); `json` (a JSON string's escapes, as a serializer writes them: a PEM's newlines
+/// become `\n`); `json-slash` (also `/` as `\/`, as PHP's `json_encode` writes it);
+/// `json-html` (also `+`, `&`, `<`, `>` and `'` as `\u002B`..., as .NET's `System.Text.Json` and
+/// Go's `encoding/json` write them); `hex` (lowercase, as `xxd -p` writes it).
+fn planted_encoding(value: &str, encoding: &str) -> String {
+    use base64::Engine as _;
+    let json = || {
+        let quoted = serde_json::to_string(value).expect("a string serializes");
+        quoted[1..quoted.len() - 1].to_string()
+    };
+    match encoding {
+        "base64" => base64::engine::general_purpose::STANDARD.encode(value),
+        "percent" => value
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
+        "json" => json(),
+        "json-slash" => json().replace('/', "\\/"),
+        "json-html" => json()
+            .chars()
+            .map(|c| match c {
+                '+' | '&' | '<' | '>' | '\'' => format!("\\u{:04X}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect(),
+        "hex" => value.bytes().map(|b| format!("{b:02x}")).collect(),
+        other => panic!("unknown marker encoding {other}"),
+    }
+}
+
 /// A marker kind listed in `testdata/planted/kinds.tsv` (kind, rule, template): the template's
 /// `{X:n}` pieces become `n` random characters of alphabet `X`, `{uuid}` a random UUID, and
 /// `{age}` / `{nsec}` a Bech32 age identity / Nostr key with a valid checksum.
@@ -768,8 +816,9 @@ fn planted_from_table(kind: &str, seed: u64) -> (String, &'static str) {
 fn planted_corpus_precision_and_recall() {
     let dir = tempfile::tempdir().expect("tempdir");
     let planted = testdata().join("planted");
-    // (path, first line, last line, rule id) of every planted secret.
+    // (path, first line, last line, rule id) of every planted secret, and how it is encoded.
     let mut expected = Vec::new();
+    let mut encodings = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&planted)
         .expect("testdata/planted")
         .map(|e| e.expect("entry").path())
@@ -791,9 +840,14 @@ fn planted_corpus_precision_and_recall() {
         let mut line = 1;
         for (i, piece) in text.split("@@").enumerate() {
             if i % 2 == 1 {
-                let (value, rule) = planted_value(piece, (n * 100 + i) as u64);
+                let (kind, encoding) = piece
+                    .split_once('|')
+                    .map_or((piece, None), |(kind, e)| (kind, Some(e)));
+                let (value, rule) = planted_value(kind, (n * 100 + i) as u64);
+                let value = encoding.map_or(value.clone(), |e| planted_encoding(&value, e));
                 let last = line + value.matches('\n').count();
                 expected.push((name.clone(), line, last, rule));
+                encodings.push(encoding.map(str::to_string));
                 line = last;
                 out.push_str(&value);
             } else {
@@ -810,6 +864,11 @@ fn planted_corpus_precision_and_recall() {
         expected.len(),
         kinds.len()
     );
+    let encoded: std::collections::HashSet<_> = encodings.iter().flatten().collect();
+    assert!(
+        encoded.len() >= 6 && encodings.iter().flatten().count() >= 20,
+        "encoded secrets: {encodings:?}"
+    );
     // `benches/compare-detection.py` runs other scanners over the same files: it asks for a copy.
     if let Some(out) = std::env::var_os("KEYHOUND_PLANTED_OUT") {
         let out = std::path::PathBuf::from(out);
@@ -824,7 +883,8 @@ fn planted_corpus_precision_and_recall() {
         }
         let listing: Vec<_> = expected
             .iter()
-            .map(|(path, first, last, rule)| serde_json::json!({"path": path, "first_line": first, "last_line": last, "rule": rule}))
+            .zip(&encodings)
+            .map(|((path, first, last, rule), encoding)| serde_json::json!({"path": path, "first_line": first, "last_line": last, "rule": rule, "encoding": encoding}))
             .collect();
         std::fs::write(
             out.join("expected.json"),
@@ -2087,26 +2147,56 @@ fn places(report: &serde_json::Value) -> Vec<(String, u64, u64)> {
     places
 }
 
+/// Runs keyhound with `args`, `input` piped to its standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = keyhound()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("pipe");
+    child.wait_with_output().expect("wait")
+}
+
+/// Writes into `dir` the archives of the archive tests: `dist/a.zip`, holding `conf/app.env`
+/// (`app_env`) and `lib/b.jar`, whose `c/d.properties` holds `properties`; and `tgz_name`, a
+/// tar.gz whose `pkg/.env` holds `dot_env`. Returns the tar.gz.
+fn write_archives(
+    dir: &std::path::Path,
+    app_env: &str,
+    properties: &str,
+    tgz_name: &str,
+    dot_env: &str,
+) -> Vec<u8> {
+    let jar = zipped(&[("c/d.properties", properties.as_bytes())]);
+    let zip = zipped(&[("conf/app.env", app_env.as_bytes()), ("lib/b.jar", &jar)]);
+    std::fs::create_dir(dir.join("dist")).expect("mkdir");
+    std::fs::write(dir.join("dist/a.zip"), &zip).expect("write");
+    let tgz = tar_gz(&[("pkg/.env", dot_env.as_bytes())]);
+    std::fs::write(dir.join(tgz_name), &tgz).expect("write");
+    tgz
+}
+
 #[test]
 fn archive_members_are_scanned_under_nested_names_in_every_format() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (in_zip, in_jar, in_tgz) = (github_pat(111), github_pat(112), github_pat(113));
-    let jar = zipped(&[(
-        "c/d.properties",
-        format!("# db\n\ngithub.token = {in_jar}\n").as_bytes(),
-    )]);
-    let zip = zipped(&[
-        (
-            "conf/app.env",
-            format!("A=1\nGITHUB_TOKEN={in_zip}\n").as_bytes(),
-        ),
-        ("lib/b.jar", &jar),
-    ]);
-    std::fs::create_dir(dir.path().join("dist")).expect("mkdir");
-    std::fs::write(dir.path().join("dist/a.zip"), &zip).expect("write");
-    // Named like text, found by its magic bytes.
-    let tgz = tar_gz(&[("pkg/.env", format!("T={in_tgz}\n").as_bytes())]);
-    std::fs::write(dir.path().join("release.bin"), &tgz).expect("write");
+    // The tar.gz is named like text, found by its magic bytes.
+    let tgz = write_archives(
+        dir.path(),
+        &format!("A=1\nGITHUB_TOKEN={in_zip}\n"),
+        &format!("# db\n\ngithub.token = {in_jar}\n"),
+        "release.bin",
+        &format!("T={in_tgz}\n"),
+    );
 
     let out = run_in(dir.path(), &["scan", "-q", "--format", "json", "."]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -2159,18 +2249,7 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
     assert!(!text.contains(&in_zip) && !text.contains(&in_jar), "{text}");
 
     // Piped in: a stream, its members named after `-`.
-    let mut child = keyhound()
-        .args(["scan", "-q", "-", "--format", "json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(&tgz).expect("pipe");
-    }
-    let out = child.wait_with_output().expect("wait");
+    let out = run_with_stdin(&["scan", "-q", "-", "--format", "json"], &tgz);
     assert_eq!(code(&out), 1);
     assert_eq!(places(&json(&out)), [("-!pkg/.env".to_string(), 1, 3)]);
 
@@ -2196,6 +2275,71 @@ fn archive_members_are_scanned_under_nested_names_in_every_format() {
     );
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert_eq!(json(&out)["summary"]["skipped"]["binary"], 2);
+}
+
+#[test]
+fn exclude_globs_skip_archive_members_and_count_them_as_excluded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (in_zip, in_jar, in_tgz) = (github_pat(121), github_pat(122), github_pat(123));
+    let tgz = write_archives(
+        dir.path(),
+        &format!("GITHUB_TOKEN={in_zip}\n"),
+        &format!("github.token = {in_jar}\n"),
+        "release.tgz",
+        &format!("T={in_tgz}\n"),
+    );
+
+    // A name glob matches members at any depth, nested archives' included; a path glob
+    // matches a member's path in its archive, or its whole name from the scan root.
+    for (globs, left) in [
+        (
+            &["*.properties"][..],
+            ["dist/a.zip!conf/app.env", "release.tgz!pkg/.env"],
+        ),
+        (
+            &["pkg/**"][..],
+            [
+                "dist/a.zip!conf/app.env",
+                "dist/a.zip!lib/b.jar!c/d.properties",
+            ],
+        ),
+        (
+            &["dist/a.zip!conf/*"][..],
+            [
+                "dist/a.zip!lib/b.jar!c/d.properties",
+                "release.tgz!pkg/.env",
+            ],
+        ),
+    ] {
+        let mut args = vec!["scan", "-q", "--format", "json", "-v"];
+        for glob in globs {
+            args.extend(["--exclude", glob]);
+        }
+        args.push(".");
+        let out = run_in(dir.path(), &args);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let report = json(&out);
+        let paths: Vec<String> = places(&report).into_iter().map(|p| p.0).collect();
+        assert_eq!(paths, left, "{globs:?}");
+        assert_eq!(report["summary"]["skipped"]["excluded"], 1, "{report:#}");
+        assert_eq!(report["summary"]["skipped"]["archive"], 0, "{report:#}");
+        assert!(
+            stderr(&out).contains(": excluded"),
+            "--verbose names it: {}",
+            stderr(&out)
+        );
+    }
+    // Without --verbose an excluded member is counted, not announced.
+    let out = run_in(dir.path(), &["scan", "--exclude", "*.properties", "."]);
+    assert!(!stderr(&out).contains("excluded"), "{}", stderr(&out));
+
+    // A stream's members too.
+    let out = run_with_stdin(
+        &["scan", "-q", "-", "--format", "json", "--exclude", ".env"],
+        &tgz,
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(json(&out)["summary"]["skipped"]["excluded"], 1);
 }
 
 #[test]

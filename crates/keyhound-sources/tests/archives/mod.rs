@@ -1,6 +1,7 @@
 //! Archives: members handed on under nested names, limits that stop bombs, and damaged
 //! archives reported by name with their readable members still handed on.
 
+use keyhound_sources::Excludes;
 use keyhound_sources::archive::{
     self, ArchiveError, Format, Limits, RATIO_GRACE, SkipReason, Skipped, Stats,
 };
@@ -19,15 +20,34 @@ fn open_as(
     limits: &Limits,
     streamed: bool,
 ) -> (Vec<(String, Vec<u8>)>, Stats) {
+    let none = Excludes::new(&[]).expect("no globs");
+    open_excluding(name, bytes, limits, streamed, &none)
+}
+
+/// [`open_as`], skipping the members `excludes` matches.
+fn open_excluding(
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    streamed: bool,
+    excludes: &Excludes,
+) -> (Vec<(String, Vec<u8>)>, Stats) {
     let format = Format::detect(name, bytes).expect("an archive");
     let mut members = Vec::new();
     let mut on_member = |name: &str, bytes: &[u8]| {
         members.push((name.to_string(), bytes.to_vec()));
     };
     let stats = if streamed {
-        archive::scan_reader(name, format, &mut &bytes[..], limits, &mut on_member)
+        archive::scan_reader(
+            name,
+            format,
+            &mut &bytes[..],
+            limits,
+            excludes,
+            &mut on_member,
+        )
     } else {
-        archive::scan_bytes(name, format, bytes, limits, &mut on_member)
+        archive::scan_bytes(name, format, bytes, limits, excludes, &mut on_member)
     };
     assert_eq!(stats.members, members.len() as u64);
     (members, stats)
@@ -369,5 +389,92 @@ fn streamed_archives_are_read_member_by_member() {
     assert_eq!(
         stats.skipped,
         [skipped("huge.zip", SkipReason::ZipNotInMemory { limit })]
+    );
+}
+
+#[test]
+fn excluded_members_are_skipped_as_files_would_be_and_counted() {
+    let jar = zip_of(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        ("c/d.properties", b"db.password=hunter2\n"),
+    ]);
+    let files: &[(&str, &[u8])] = &[
+        ("docs/guide.md", b"# guide\n"),
+        ("src/app.env", b"KEY=value\n"),
+        ("src/test/fixture.env", b"KEY=fixture\n"),
+        ("lib/b.jar", &jar),
+        ("lib/c.jar", &jar),
+    ];
+    let globs = |globs: &[&str]| {
+        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
+        Excludes::new(&globs).expect("globs")
+    };
+    let excludes = globs(&[
+        "*.md",            // a name, at any depth of the archive
+        "test",            // a directory name: everything under it
+        "lib/c.jar",       // a path from the archive's root: the nested archive is not opened
+        "*.properties",    // inside a nested archive too
+        "nothing/here/**", // matches no member
+    ]);
+    let zip = zip_of(files);
+    let tar_gz = gzip(&tar_of(files));
+    for (name, bytes) in [("dist/a.zip", &zip), ("dist/a.tar.gz", &tar_gz)] {
+        for streamed in [false, true] {
+            let (members, stats) =
+                open_excluding(name, bytes, &Limits::default(), streamed, &excludes);
+            assert_eq!(
+                names(&members),
+                [
+                    format!("{name}!src/app.env"),
+                    format!("{name}!lib/b.jar!META-INF/MANIFEST.MF"),
+                ],
+                "{name}, streamed: {streamed}"
+            );
+            let excluded: Vec<_> = stats
+                .skipped
+                .iter()
+                .map(|s| {
+                    assert_eq!(s.reason, SkipReason::Excluded);
+                    s.name.clone()
+                })
+                .collect();
+            assert_eq!(
+                excluded,
+                [
+                    format!("{name}!docs/guide.md"),
+                    format!("{name}!src/test/fixture.env"),
+                    format!("{name}!lib/b.jar!c/d.properties"),
+                    format!("{name}!lib/c.jar"),
+                ]
+            );
+        }
+    }
+    // A glob with `/` also matches the whole nested name, from the scan root.
+    let whole_name = globs(&["dist/a.zip!src/**"]);
+    let zip_as = |name| open_excluding(name, &zip, &Limits::default(), false, &whole_name);
+    let (members, stats) = zip_as("dist/a.zip");
+    assert_eq!(members.len(), 5, "{:?}", names(&members));
+    assert_eq!(
+        stats.skipped,
+        [
+            skipped("dist/a.zip!src/app.env", SkipReason::Excluded),
+            skipped("dist/a.zip!src/test/fixture.env", SkipReason::Excluded),
+        ]
+    );
+    // Another archive's path does not match.
+    let (members, _) = zip_as("dist/b.zip");
+    assert_eq!(members.len(), 7);
+    // A single compressed file's member is matched by its name too.
+    let (members, stats) = open_excluding(
+        "logs/app.log.gz",
+        &gzip(b"line 1\n"),
+        &Limits::default(),
+        false,
+        &globs(&["*.log"]),
+    );
+    assert!(members.is_empty());
+    assert_eq!(
+        stats.skipped,
+        [skipped("logs/app.log.gz!app.log", SkipReason::Excluded)]
     );
 }

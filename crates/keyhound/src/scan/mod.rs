@@ -67,6 +67,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             },
             ..Default::default()
         }),
+        excludes: &excludes,
     };
 
     let paths = if args.paths.is_empty() {

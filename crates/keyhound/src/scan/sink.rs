@@ -12,7 +12,7 @@ use keyhound_report::{SkipCounts, SkipReason};
 use keyhound_sources::archive::{self, Format};
 use keyhound_sources::git::ObjectId;
 use keyhound_sources::pack::PackError;
-use keyhound_sources::{BINARY_PROBE, Content, SourceError};
+use keyhound_sources::{BINARY_PROBE, Content, Excludes, SourceError};
 
 use super::progress::Progress;
 
@@ -193,6 +193,8 @@ pub(crate) struct Scanner<'a> {
     pub threads: usize,
     /// Open archives and scan their members, within these limits (`None`: `--no-archives`).
     pub archives: Option<archive::Limits>,
+    /// `--exclude`: archive members it matches are skipped as excluded.
+    pub excludes: &'a Excludes,
 }
 
 impl Scanner<'_> {
@@ -210,9 +212,16 @@ impl Scanner<'_> {
         if let Some(limits) = &self.archives
             && let Some(format) = Format::detect(path, bytes)
         {
-            let stats = archive::scan_bytes(path, format, bytes, limits, &mut |name, member| {
-                self.file(name, blob, member, matches);
-            });
+            let stats = archive::scan_bytes(
+                path,
+                format,
+                bytes,
+                limits,
+                self.excludes,
+                &mut |name, member| {
+                    self.file(name, blob, member, matches);
+                },
+            );
             // A history blob is scanned before its paths are known: name it by its id.
             let label = match blob {
                 Some(id) if path.is_empty() => format!("blob {id}"),
@@ -285,10 +294,16 @@ impl Scanner<'_> {
                 && let Some(format) = Format::detect(path, &head)
             {
                 let mut chained = std::io::Cursor::new(head).chain(reader);
-                let stats =
-                    archive::scan_reader(path, format, &mut chained, limits, &mut |name, m| {
+                let stats = archive::scan_reader(
+                    path,
+                    format,
+                    &mut chained,
+                    limits,
+                    self.excludes,
+                    &mut |name, m| {
                         self.file(name, None, m, matches);
-                    });
+                    },
+                );
                 return self.archive_stats("", stats);
             }
             if self.skip_binary && keyhound_sources::looks_binary(&head) {
@@ -337,9 +352,16 @@ impl Scanner<'_> {
             // What cannot be read in a pre-image is not this change's problem: only its
             // secrets count.
             let mut found = Vec::new();
-            archive::scan_bytes("", format, bytes, limits, &mut |_, member| {
-                found.extend(scan(member));
-            });
+            archive::scan_bytes(
+                "",
+                format,
+                bytes,
+                limits,
+                self.excludes,
+                &mut |_, member| {
+                    found.extend(scan(member));
+                },
+            );
             return found;
         }
         scan(bytes).collect()
@@ -352,20 +374,28 @@ impl Scanner<'_> {
         // A hostile archive may hold thousands: `--verbose` lists them all.
         const NAMED: usize = 10;
         for skipped in &stats.skipped {
-            self.sink.skip(
-                SkipReason::Archive,
-                &format!("{label}{}", skipped.name),
-                &skipped.reason,
-            );
+            let reason = match skipped.reason {
+                archive::SkipReason::Excluded => SkipReason::Excluded,
+                _ => SkipReason::Archive,
+            };
+            self.sink
+                .skip(reason, &format!("{label}{}", skipped.name), &skipped.reason);
         }
+        // Members left out on purpose (`--exclude`) are counted, not announced.
+        let announced = || {
+            stats
+                .skipped
+                .iter()
+                .filter(|s| s.reason != archive::SkipReason::Excluded)
+        };
         self.sink.progress.suspend(|| {
-            for skipped in stats.skipped.iter().take(NAMED) {
+            for skipped in announced().take(NAMED) {
                 eprintln!(
                     "keyhound: skipped {label}{}: {}",
                     skipped.name, skipped.reason
                 );
             }
-            if let Some(more) = stats.skipped.len().checked_sub(NAMED).filter(|&n| n > 0) {
+            if let Some(more) = announced().count().checked_sub(NAMED).filter(|&n| n > 0) {
                 eprintln!("keyhound: skipped {more} more in the same archive");
             }
         });
