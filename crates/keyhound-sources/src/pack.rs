@@ -825,6 +825,20 @@ fn check_crc(bytes: &[u8], expected: Option<u32>) -> Result<(), EntryError> {
     }
 }
 
+/// Objects up to this size are inflated in one call by libdeflate, into a buffer of the declared
+/// size (zeroed: at most this much memory is touched for a size a corrupt header claims);
+/// larger ones, and any that libdeflate cannot inflate to their declared size (whose error then
+/// comes from zlib), stream through zlib. On git's objects libdeflate took about half zlib-rs's time
+/// (29.5k trees, commits and blobs of git/git, 643 MB: 1.0-1.5 s against 2.4-2.8 s, on a
+/// loaded machine).
+const ONE_SHOT_MAX: usize = 4 << 20;
+
+thread_local! {
+    /// Each thread's libdeflate state, for [`inflate_exact`].
+    static ONE_SHOT: std::cell::RefCell<libdeflater::Decompressor> =
+        std::cell::RefCell::new(libdeflater::Decompressor::new());
+}
+
 /// Output bytes first made ready for an inflate: more are made ready (doubling) only as the
 /// stream fills them, so a header that lies about its size costs what the stream produces.
 const FIRST_OUTPUT: usize = 64 << 10;
@@ -846,6 +860,18 @@ pub(crate) fn inflate_exact(
         });
     }
     let len = usize::try_from(size).map_err(|_| EntryError::NoMemory(size))?;
+    if len <= ONE_SHOT_MAX {
+        let mut out = Vec::new();
+        out.try_reserve_exact(len)
+            .map_err(|_| EntryError::NoMemory(size))?;
+        out.resize(len, 0);
+        let one_shot =
+            ONE_SHOT.with_borrow_mut(|one_shot| one_shot.zlib_decompress(compressed, &mut out));
+        if one_shot.is_ok_and(|written| written == len) {
+            return Ok(out);
+        }
+        // Corrupt, or not of its declared size: zlib below says which, as it always has.
+    }
     let mut out = Vec::new();
     // Reserved, not touched: the capacity is only made ready as the stream fills it.
     out.try_reserve_exact(len)
