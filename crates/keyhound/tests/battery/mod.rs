@@ -386,6 +386,61 @@ fn malformed_rules_config_and_baseline_files_exit_two_naming_the_file() {
     }
 }
 
+#[test]
+fn a_rules_file_with_an_oversized_pattern_exits_two_naming_the_file_and_the_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |id: &str, pattern: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nname = \"X\"\nprovider = \"X\"\nkind = \"api-key\"\n\
+             keywords = [\"xy_\"]\npattern = '{pattern}'\nconfidence = \"high\"\n\
+             severity = \"high\"\nprivilege = \"scoped\"\nlifetime = \"static\"\n\
+             rotation = {{ url = \"https://x.invalid\", max_age_days = 30 }}\n\
+             examples = [\"xy_abcdefgh\"]\nnegative_examples = [\"xy_ABC\"]\n"
+        )
+    };
+    // 19 characters that compile to a million copies of their group: over the NFA size
+    // limit. The rule before it is fine, so the message must name the right one.
+    let rules = format!(
+        "{}{}",
+        rule("acme.fine", "(?P<secret>xy_[a-z]{8})"),
+        rule("acme.blowup", "xy_(a|b|c){1000}{1000}")
+    );
+    write_tree(
+        dir.path(),
+        &[
+            ("scan/app.env", &format!("T={}\n", github_pat(275))),
+            ("conf/huge.toml", &rules),
+            ("conf/.keyhound.toml", "rules = [\"huge.toml\"]\n"),
+        ],
+    );
+    for args in [
+        &["--rules", "conf/huge.toml"][..],
+        &["--config", "conf/.keyhound.toml"],
+    ] {
+        let out = run_in(dir.path(), &[&["scan", "-q", "scan"], args].concat());
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{args:?}: {err}");
+        assert!(
+            err.contains("huge.toml: rule `acme.blowup`: pattern rejected")
+                && !err.contains("acme.fine"),
+            "{args:?}: the message names the file and the rule: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    }
+    // The same file without the blowup loads and scans.
+    std::fs::write(
+        dir.path().join("conf/huge.toml"),
+        rule("acme.fine", "(?P<secret>xy_[a-z]{8})"),
+    )
+    .expect("write");
+    let out = run_in(
+        dir.path(),
+        &["scan", "-q", "scan", "--rules", "conf/huge.toml"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+}
+
 /// The names of the entries of `dir`, sorted.
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
