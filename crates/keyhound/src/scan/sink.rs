@@ -164,6 +164,27 @@ impl Sink {
 
     fn scanned(&self, stats: &ScanStats) {
         self.files_scanned.fetch_add(1, Ordering::Relaxed);
+        self.add_stats(stats);
+    }
+
+    /// Counts the input `what`, whose scan stopped at the time budget, as skipped and names
+    /// it on stderr at once (its findings so far are kept by the caller).
+    fn cut_short(&self, what: &str, stats: &ScanStats) {
+        self.add_stats(stats);
+        self.skip(
+            SkipReason::TimeBudget,
+            what,
+            "cut short by the time budget (--input-time-budget)",
+        );
+        self.progress.suspend(|| {
+            eprintln!(
+                "keyhound: {what}: scan stopped at the time budget (--input-time-budget); \
+                 findings before the cut are reported, the rest of it was not scanned"
+            );
+        });
+    }
+
+    fn add_stats(&self, stats: &ScanStats) {
         self.progress.advance(stats.bytes);
         self.stats
             .lock()
@@ -243,12 +264,11 @@ impl Scanner<'_> {
             return self.record(path, blob, found, &stats, matches);
         }
         if self.skip_binary && keyhound_sources::looks_binary(bytes) {
-            let what = match blob {
-                Some(id) if path.is_empty() => format!("blob {id}"),
-                _ => path.to_string(),
-            };
-            self.sink
-                .skip(SkipReason::Binary, &what, "binary (--skip-binary)");
+            self.sink.skip(
+                SkipReason::Binary,
+                &input_name(path, blob),
+                "binary (--skip-binary)",
+            );
             return;
         }
         let mut stats = ScanStats::default();
@@ -382,7 +402,11 @@ impl Scanner<'_> {
         stats: &ScanStats,
         matches: &Matches,
     ) {
-        self.sink.scanned(stats);
+        if stats.timed_out > 0 {
+            self.sink.cut_short(&input_name(path, blob), stats);
+        } else {
+            self.sink.scanned(stats);
+        }
         // `keyhound:allow` comments are applied to the findings (crate::triage).
         let found = found
             .into_iter()
@@ -405,5 +429,14 @@ impl Scanner<'_> {
             })
             .collect();
         matches.push(found);
+    }
+}
+
+/// How an input is named in messages: its path, or `blob ID` for a history blob scanned
+/// before its paths are known.
+fn input_name(path: &str, blob: Option<ObjectId>) -> String {
+    match blob {
+        Some(id) if path.is_empty() => format!("blob {id}"),
+        _ => path.to_string(),
     }
 }

@@ -441,6 +441,137 @@ fn a_rules_file_with_an_oversized_pattern_exits_two_naming_the_file_and_the_rule
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 }
 
+#[test]
+fn an_input_over_its_time_budget_is_named_counted_and_keeps_its_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let (top, tail, other) = (github_pat(310), github_pat(311), github_pat(312));
+    // Tens of thousands of keyword hits, each a regex window: far more work than the engine
+    // does between two readings of the clock. The secret on top is confirmed first; the one
+    // at the end would be confirmed last.
+    let flood = format!("T={top}\n{}T={tail}\n", "ghp_ nothing\n".repeat(40_000));
+    commit(
+        repo,
+        &[("flood.txt", &flood), ("ok.env", &format!("T={other}\n"))],
+        "Add files",
+    );
+    let secrets = |report: &serde_json::Value| -> Vec<String> {
+        let mut found: Vec<String> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["secret"].as_str().expect("secret").to_string())
+            .collect();
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let scan = |extra: &[&str]| {
+        let args = [
+            &["scan", "-q", "-f", "json", "--show-secrets", "--no-history"][..],
+            extra,
+            &["."],
+        ]
+        .concat();
+        let out = run_in(repo, &args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        out
+    };
+
+    // The default budget (and none) scans it all.
+    for extra in [&[][..], &["--input-time-budget", "0"]] {
+        let report = json(&scan(extra));
+        assert_eq!(
+            secrets(&report),
+            sorted(vec![top.clone(), tail.clone(), other.clone()])
+        );
+        assert_eq!(report["summary"]["skipped"]["time_budget"], 0);
+    }
+
+    // A nanosecond: the flood is cut at the first reading of the clock, which the small
+    // file's scan never reaches.
+    let out = scan(&["--input-time-budget", "0.000000001", "-v"]);
+    let report = json(&out);
+    assert_eq!(secrets(&report), sorted(vec![top.clone(), other.clone()]));
+    let summary = &report["summary"];
+    assert_eq!(summary["skipped"]["time_budget"], 1, "{summary}");
+    assert_eq!(summary["files_scanned"], 1, "{summary}");
+    assert_eq!(summary["errors"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        stderr(&out),
+        "keyhound: flood.txt: scan stopped at the time budget (--input-time-budget); \
+         findings before the cut are reported, the rest of it was not scanned\n\
+         keyhound: skipped flood.txt: cut short by the time budget (--input-time-budget)\n"
+    );
+    let human = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--no-history",
+            "--input-time-budget",
+            "1e-9",
+            "flood.txt",
+        ],
+    );
+    assert_eq!(code(&human), 1, "{}", stderr(&human));
+    assert!(
+        stdout(&human).contains("1 file skipped (cut short by the time budget: 1)"),
+        "{}",
+        stdout(&human)
+    );
+
+    // In history, the blob is named by its id; the skip alone does not fail the scan, as a
+    // file over --max-file-size does not.
+    commit(
+        repo,
+        &[("flood.txt", &flood.replace(&top, "x"))],
+        "Drop the top",
+    );
+    git(repo, &["rm", "-q", "--cached", "ok.env"]);
+    git(repo, &["commit", "-q", "-m", "Drop ok.env"]);
+    let blob = git(repo, &["rev-parse", "HEAD:flood.txt"]);
+    let out = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "-v",
+            "-f",
+            "json",
+            "--input-time-budget",
+            "1e-9",
+            "--branch",
+            "HEAD",
+            ".",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "keyhound: skipped blob {blob}: cut short by the time budget"
+        )),
+        "{err}"
+    );
+    assert_eq!(json(&out)["summary"]["skipped"]["time_budget"], 2, "{err}");
+    let alone = run_in(
+        repo,
+        &[
+            "scan",
+            "-q",
+            "--no-history",
+            "--input-time-budget",
+            "1e-9",
+            "flood.txt",
+        ],
+    );
+    assert_eq!(code(&alone), 0, "{}", stderr(&alone));
+}
+
 /// The names of the entries of `dir`, sorted.
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
