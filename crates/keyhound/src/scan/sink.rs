@@ -119,7 +119,10 @@ impl Sink {
     /// Counts the input `what` (a path, or a blob) as left out for `reason`; `detail` says
     /// why in words, for `--verbose`.
     pub(crate) fn skip(&self, reason: SkipReason, what: &str, detail: impl std::fmt::Display) {
-        self.count(reason, 1);
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(reason, 1);
         if let Some(inputs) = &self.skipped_inputs {
             inputs
                 .lock()
@@ -128,37 +131,15 @@ impl Sink {
         }
     }
 
-    /// Counts `n` blobs over the size limit that have no name to list: the object database
-    /// pass counts them without reading them.
-    pub(crate) fn too_large_blobs(&self, n: u64) {
-        self.count(SkipReason::TooLarge, n);
-    }
-
-    fn count(&self, reason: SkipReason, n: u64) {
-        self.skipped
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .add(reason, n);
-    }
-
-    /// With `--verbose`, lists on stderr every input skipped, sorted by name, and how many
-    /// skipped blobs have no name.
+    /// With `--verbose`, lists on stderr every input skipped, sorted by name.
     pub(crate) fn list_skipped(&self) {
         let Some(inputs) = &self.skipped_inputs else {
             return;
         };
         let mut inputs = std::mem::take(&mut *inputs.lock().unwrap_or_else(|p| p.into_inner()));
         inputs.sort();
-        let counts = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
-        let unnamed = counts.total().saturating_sub(inputs.len() as u64);
         for (what, detail) in &inputs {
             eprintln!("keyhound: skipped {what}: {detail}");
-        }
-        if unnamed > 0 {
-            eprintln!(
-                "keyhound: skipped {unnamed} blob(s) of the object database over the size limit \
-                 (--max-file-size), not named"
-            );
         }
     }
 
