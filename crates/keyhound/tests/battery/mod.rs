@@ -432,6 +432,118 @@ fn files_that_vanish_or_change_between_the_walk_and_the_read_are_named_and_the_r
 }
 
 #[test]
+fn crlf_files_keep_their_lines_and_columns_and_no_secret_holds_a_carriage_return() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    // Checked in with CRLF as written, whatever the machine's git settings.
+    git(repo, &["config", "core.autocrlf", "false"]);
+    let token = github_pat(330);
+    let password = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("pw-{}", &github_pat(331)[4..24]))
+    };
+    let manifest = format!(
+        "apiVersion: v1\r\nkind: Secret\r\nmetadata:\r\n  name: billing-db\r\ntype: Opaque\r\n\
+         data:\r\n  username: YmlsbGluZw==\r\n  password: {password}\r\n"
+    );
+    commit(
+        repo,
+        &[
+            (
+                "app.env",
+                &format!("# settings\r\n\r\nGITHUB_TOKEN={token}\r\n"),
+            ),
+            ("k8s/secret.yaml", &manifest),
+        ],
+        "Add CRLF files",
+    );
+    for history in [false, true] {
+        let mut args = vec!["scan", "-q", "-f", "json", "--show-secrets", "."];
+        if !history {
+            args.push("--no-history");
+        }
+        let out = run_in(repo, &args);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let report = json(&out);
+        assert_eq!(
+            report["findings"].as_array().map(Vec::len),
+            Some(2),
+            "{report}"
+        );
+        let github = finding(&report, &token);
+        assert_eq!(
+            (&github["path"], &github["line"], &github["column"]),
+            (&"app.env".into(), &3.into(), &14.into()),
+            "history: {history}"
+        );
+        let k8s = finding(&report, &password);
+        assert_eq!(k8s["rule_id"], "kubernetes.secret.data");
+        assert_eq!(
+            (&k8s["path"], &k8s["line"], &k8s["column"]),
+            (&"k8s/secret.yaml".into(), &8.into(), &13.into()),
+            "history: {history}"
+        );
+    }
+}
+
+/// A repository whose first commit adds `old.env` holding `old` and whose second removes it and
+/// adds `new.env` holding `recent`, cloned with `--filter=blob:none` into `dir/name`: old.env's
+/// blob stays behind. Returns the clone and that blob's id.
+fn partial_clone(dir: &Path, name: &str, old: &str, recent: &str) -> (std::path::PathBuf, String) {
+    let upstream = dir.join(format!("{name}-upstream"));
+    std::fs::create_dir(&upstream).expect("mkdir");
+    git_init(&upstream);
+    git(&upstream, &["config", "uploadpack.allowFilter", "true"]);
+    commit(&upstream, &[("old.env", &format!("T={old}\n"))], "Old");
+    git(&upstream, &["rm", "-q", "old.env"]);
+    commit(&upstream, &[("new.env", &format!("T={recent}\n"))], "New");
+    let old_blob = git(&upstream, &["rev-parse", "HEAD~1:old.env"]);
+    let url = format!("file://{}", upstream.display());
+    // The checkout fetches HEAD's blobs only. Git 2.47 marks the remote `promisor = true` and
+    // writes no `extensions.partialClone`.
+    git(dir, &["clone", "-q", "--filter=blob:none", &url, name]);
+    let partial = dir.join(name);
+    let missing = git(
+        &partial,
+        &["rev-list", "--objects", "--all", "--missing=print"],
+    );
+    assert!(missing.contains(&format!("?{old_blob}")), "{missing}");
+    (partial, old_blob)
+}
+
+#[test]
+fn a_real_partial_clone_names_the_blobs_it_lacks_and_never_exits_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (old, recent) = (github_pat(340), github_pat(341));
+    let (partial, old_blob) = partial_clone(dir.path(), "partial", &old, &recent);
+    let out = run_in(
+        &partial,
+        &["scan", "-q", "-f", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(1));
+    finding(&report, &recent);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("blob {old_blob} (old.env, added in")) && err.contains("missing"),
+        "{err}"
+    );
+    assert_eq!(
+        report["summary"]["errors"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    // Nothing found in what is there: an error, never a clean result (it was exit 0 while
+    // only `extensions.partialClone` marked a partial clone).
+    let (clean, old_blob) = partial_clone(dir.path(), "clean", "nothing", "nothing either");
+    let out = run_in(&clean, &["scan", "-q", "."]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains(&old_blob), "{}", stderr(&out));
+}
+
+#[test]
 fn deeply_nested_directories_are_walked_to_the_bottom() {
     let dir = tempfile::tempdir().expect("tempdir");
     let depth = 200;
