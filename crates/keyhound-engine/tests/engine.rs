@@ -559,4 +559,17 @@ fn an_input_over_its_time_budget_keeps_what_was_found_and_is_counted() {
         "stopped part-way: {stats:?}"
     );
     assert_eq!(stats.bytes, text.len() as u64, "the prefilter saw it all");
+
+    // The decode stage reads the same clock: thousands of base64 runs, each decoded and
+    // scanned again, stop part-way too.
+    let run = base64::engine::general_purpose::STANDARD.encode("zz_ nothing here, and more text");
+    let encoded = format!("{run}\n").repeat(3000);
+    let (_, stats) = scan(&two_rule_engine(None), &encoded);
+    assert_eq!((stats.decoded_runs, stats.timed_out), (3000, 0));
+    let (_, stats) = scan(&two_rule_engine(Some(std::time::Duration::ZERO)), &encoded);
+    assert_eq!(stats.timed_out, 1);
+    assert!(
+        stats.decoded_runs > 100 && stats.decoded_runs < 3000,
+        "stopped part-way: {stats:?}"
+    );
 }

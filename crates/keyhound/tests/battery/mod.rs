@@ -588,6 +588,50 @@ fn a_2_gib_file_is_skipped_as_too_large_and_counted_by_default() {
     );
 }
 
+/// Minutes in a debug build (the engine is not optimised there): run it with
+/// `cargo nextest run -p keyhound --run-ignored only a_2_gib_file_is_streamed` (see the README's
+/// Reliability section for what it took).
+#[test]
+#[ignore = "streams 2 GiB: minutes in a debug build"]
+fn a_2_gib_file_is_streamed_whole_without_a_size_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, last) = (github_pat(350), github_pat(351));
+    let path = dir.path().join("huge.log");
+    let size: u64 = 2 << 30;
+    let tail = format!("\nT={last}\n");
+    let file = std::fs::File::create(&path).expect("create");
+    std::io::Write::write_all(&mut &file, format!("T={first}\n").as_bytes()).expect("write");
+    // Sparse: NULs up to the last line.
+    file.set_len(size - tail.len() as u64).expect("sparse");
+    std::io::Seek::seek(&mut &file, std::io::SeekFrom::End(0)).expect("seek");
+    std::io::Write::write_all(&mut &file, tail.as_bytes()).expect("write");
+    drop(file);
+    let out = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "-q",
+            "-f",
+            "json",
+            "--show-secrets",
+            "--max-file-size",
+            "0",
+            "huge.log",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        report["summary"]["bytes_scanned"], size,
+        "{}",
+        report["summary"]
+    );
+    assert_eq!(finding(&report, &first)["line"], 1);
+    let at_end = finding(&report, &last);
+    assert_eq!((&at_end["line"], &at_end["column"]), (&3.into(), &3.into()));
+    assert_eq!(report["summary"]["skipped"]["time_budget"], 0);
+}
+
 #[test]
 fn many_small_files_are_all_scanned() {
     // 5,000 by default: creating files dominates (20,000 took 3 to 36 s on the shared 2-core
