@@ -24,6 +24,7 @@ pub mod validate;
 
 use std::ops::Range;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use keyhound_rules::{Confidence, LoadedRule, Rule, RuleSet};
 use regex_automata::meta;
@@ -71,7 +72,26 @@ pub struct EngineOptions {
     /// At most this many runs and spans are decoded per input; the rest are counted in
     /// [`ScanStats::decode_capped`].
     pub max_decoded_runs: usize,
+    /// Time allowed to scan one input, for each started [`BUDGET_UNIT`] of it; a streamed
+    /// input's budget is per part scanned at once (at most [`STREAM_CHUNK`] bytes and the
+    /// overlaps), and its scan stops after the first part that runs out. Past the budget the
+    /// scan stops confirming and decoding, keeps what it found and counts the input in
+    /// [`ScanStats::timed_out`]. The clock is read after each [`BUDGET_CHECK_BYTES`] of regex
+    /// and decoding work, never in between: an input is cut after that much work at the
+    /// earliest (whatever the budget, even zero), and past its deadline by at most that much
+    /// more (and the one window or decoded run under way). `None`: no limit.
+    pub time_budget: Option<Duration>,
 }
+
+/// The input size one [`EngineOptions::time_budget`] covers: an input held whole (up to
+/// keyhound's largest, 64 MiB) gets one budget, a larger one a budget per started unit.
+pub const BUDGET_UNIT: usize = 64 << 20;
+/// Regex windows and decoded text (in bytes; each window or decoded run counts
+/// [`BUDGET_STEP_COST`] more) scanned between two readings of the clock.
+pub const BUDGET_CHECK_BYTES: usize = 256 << 10;
+/// What one regex run or decoded run counts towards [`BUDGET_CHECK_BYTES`] besides its bytes:
+/// many tiny windows cost their per-run set-up, not their length.
+const BUDGET_STEP_COST: usize = 256;
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -81,6 +101,7 @@ impl Default for EngineOptions {
             hex_min_len: 32,
             max_segment_len: 4096,
             max_decoded_runs: 1 << 16,
+            time_budget: None,
         }
     }
 }
@@ -199,6 +220,9 @@ pub struct ScanStats {
     pub decoded_runs: u64,
     /// Encoded runs and spans not decoded: the input reached [`EngineOptions::max_decoded_runs`].
     pub decode_capped: u64,
+    /// Inputs (and parts of streamed inputs) whose scan stopped at
+    /// [`EngineOptions::time_budget`]: their findings so far are kept, the rest was not looked at.
+    pub timed_out: u64,
 }
 
 impl ScanStats {
@@ -211,6 +235,7 @@ impl ScanStats {
         self.rejected += other.rejected;
         self.decoded_runs += other.decoded_runs;
         self.decode_capped += other.decode_capped;
+        self.timed_out += other.timed_out;
     }
 }
 
@@ -223,6 +248,47 @@ pub struct Scratch {
     decoded: Vec<u8>,
     decode_map: Vec<usize>,
     nested: Vec<RawMatch>,
+    budget: Budget,
+}
+
+/// The time budget of the input being scanned (see [`EngineOptions::time_budget`]).
+#[derive(Default)]
+struct Budget {
+    /// When the input's time is up; `None`: no limit.
+    deadline: Option<Instant>,
+    /// Work (bytes, and [`BUDGET_STEP_COST`] a step) left before the clock is read again.
+    until_check: usize,
+    /// The deadline has passed: nothing more is confirmed or decoded.
+    spent: bool,
+}
+
+impl Budget {
+    /// Starts the budget of an input of `len` bytes.
+    fn start(&mut self, budget: Option<Duration>, len: usize) {
+        let units = u32::try_from(len.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
+        // A deadline beyond what `Instant` can hold is no deadline.
+        self.deadline = budget.and_then(|b| Instant::now().checked_add(b.saturating_mul(units)));
+        self.until_check = BUDGET_CHECK_BYTES;
+        self.spent = false;
+    }
+
+    /// Counts a step of `bytes` of work; whether the time is up (then the step is not taken).
+    fn spend(&mut self, bytes: usize) -> bool {
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        if self.spent {
+            return true;
+        }
+        let cost = bytes.saturating_add(BUDGET_STEP_COST);
+        if cost <= self.until_check {
+            self.until_check -= cost;
+            return false;
+        }
+        self.until_check = BUDGET_CHECK_BYTES;
+        self.spent = Instant::now() >= deadline;
+        self.spent
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -387,6 +453,9 @@ impl Engine {
     ) {
         if depth == 0 {
             stats.bytes += haystack.len() as u64;
+            scratch
+                .budget
+                .start(self.options.time_budget, haystack.len());
         }
         let start_len = out.len();
         scratch.hits.clear();
@@ -406,7 +475,7 @@ impl Engine {
         }
         scratch.hits.sort_unstable();
         let mut i = 0;
-        while i < scratch.hits.len() {
+        'rules: while i < scratch.hits.len() {
             let rule_index = scratch.hits[i].0;
             let mut j = i;
             while j < scratch.hits.len() && scratch.hits[j].0 == rule_index {
@@ -430,6 +499,9 @@ impl Engine {
                     }
                 }
                 for w in &scratch.windows {
+                    if scratch.budget.spend(w.len()) {
+                        break 'rules;
+                    }
                     stats.regex_runs += 1;
                     stats.regex_bytes += w.len() as u64;
                     self.confirm(rule_index, rule, compiled, haystack, w.clone(), stats, out);
@@ -437,8 +509,11 @@ impl Engine {
             }
             i = j;
         }
-        if depth == 0 && self.options.decode {
+        if depth == 0 && self.options.decode && !scratch.budget.spent {
             self.scan_decoded(haystack, scratch, stats, out);
+        }
+        if depth == 0 && scratch.budget.spent {
+            stats.timed_out += 1;
         }
         resolve_overlaps(&self.rules, &mut out[start_len..]);
         out.retain(|m| m.rule != u32::MAX);
@@ -527,6 +602,9 @@ impl Engine {
         let options = &self.options;
         let runs = base64_runs::encoded_runs(haystack, options.base64_min_len, options.hex_min_len);
         for (how, run) in runs {
+            if rescan.scratch.budget.spent {
+                break;
+            }
             let origin = match how {
                 Decoding::Hex => {
                     decoders::hex_decode(haystack, run, &mut decoded).map(decoders::Origin::Hex)
@@ -554,6 +632,9 @@ impl Engine {
         ];
         for (how, segments, escape) in segment_decoders {
             segments(haystack, options.max_segment_len, &mut |segment| {
+                if rescan.scratch.budget.spent {
+                    return;
+                }
                 decoders::decode_segment(haystack, segment, &mut decoded, &mut map, escape);
                 let origin = decoders::Origin::Map(std::mem::take(&mut map));
                 map = rescan.run(self, how, &decoded, origin);
@@ -624,7 +705,9 @@ impl Rescan<'_> {
         decoded: &[u8],
         origin: decoders::Origin,
     ) -> Vec<usize> {
-        if self.budget == 0 {
+        if self.scratch.budget.spend(decoded.len()) {
+            // Out of time: the input is counted in `timed_out` once its scan returns.
+        } else if self.budget == 0 {
             self.stats.decode_capped += 1;
         } else {
             self.budget -= 1;

@@ -131,7 +131,10 @@ pub(crate) fn scan(
         let eof = fill(reader, &mut buf, cap)?;
         raw.clear();
         let emit_below = if eof { buf.len() } else { buf.len() - overlap };
+        let timed_out = stats.timed_out;
         scan_buffer(engine, &buf, emit_below, cuts, scratch, stats, &mut raw);
+        // Out of time (`EngineOptions::time_budget`): this buffer's findings are the last.
+        let last = eof || stats.timed_out > timed_out;
         let mut locator = Locator::with_line_base(&buf, line_base);
         for m in raw.drain(..) {
             if m.anchor >= emit_below {
@@ -154,7 +157,7 @@ pub(crate) fn scan(
             };
             on_match(found, &buf, base);
         }
-        if eof {
+        if last {
             return Ok(());
         }
         let kept = &buf[emit_below..];
@@ -202,6 +205,47 @@ rotation = { url = "https://acme.invalid/rotate", max_age_days = 90 }
 examples = ["acme_Q7w9E2r4T6y8U1i3O5p7A9s2"]
 negative_examples = ["acme_short"]
 "#;
+
+    #[test]
+    fn a_stream_out_of_time_stops_after_the_part_that_ran_out() {
+        let mut rules = RuleSet::new();
+        rules.add_toml("t.toml", RULE).unwrap();
+        let secret = "acme_Q7w9E2r4T6y8U1i3O5p7A9s2";
+        // The first chunk: a secret, then more regex windows than one budget check allows
+        // (see `BUDGET_CHECK_BYTES`); the second: another secret.
+        let mut text = format!("{secret}\n");
+        text.push_str(&"acme_ no key\n".repeat(3000));
+        let first_chunk = 64 << 10;
+        assert!(text.len() < first_chunk);
+        text.push_str(&" ".repeat(first_chunk - text.len()));
+        text.push_str(&format!("\n{secret}\n"));
+        let run = |time_budget| {
+            let options = EngineOptions {
+                time_budget,
+                ..EngineOptions::default()
+            };
+            let engine = Engine::new(&rules, options).unwrap();
+            let mut found = Vec::new();
+            let mut stats = ScanStats::default();
+            scan(
+                &engine,
+                &mut text.as_bytes(),
+                &mut Scratch::default(),
+                &mut stats,
+                &mut |m, _, _| found.push(m.span.start),
+                Cuts {
+                    chunk: first_chunk,
+                    overlap: 64,
+                    threads: 1,
+                },
+            )
+            .unwrap();
+            (found, stats.timed_out)
+        };
+        assert_eq!(run(None), (vec![5, first_chunk + 6], 0));
+        // Out of time in the first chunk: its secret is kept, the rest is not read.
+        assert_eq!(run(Some(std::time::Duration::ZERO)), (vec![5], 1));
+    }
 
     #[test]
     fn chunked_scan_matches_whole_scan_at_every_boundary() {

@@ -486,3 +486,90 @@ fn a_keyword_costs_a_regex_search_of_its_own_line_only() {
         stats.regex_bytes
     );
 }
+
+/// Two rules, in this order: `acme.key` (`acme_` and 24 characters) and `zeta.key` (`zz_` and
+/// 24), with `time_budget`.
+fn two_rule_engine(time_budget: Option<std::time::Duration>) -> Engine {
+    let mut rules = keyhound_rules::RuleSet::new();
+    let rule = |id: &str, keyword: &str| {
+        format!(
+            r#"
+[[rule]]
+id = "{id}"
+name = "Test key"
+provider = "Test"
+kind = "api-key"
+keywords = ["{keyword}"]
+pattern = '''{keyword}(?P<secret>[A-Za-z0-9]{{24}})'''
+confidence = "high"
+severity = "high"
+privilege = "scoped"
+lifetime = "static"
+rotation = {{ url = "https://example.invalid/rotate", max_age_days = 90 }}
+examples = ['{keyword}Q7w9E2r4T6y8U1i3O5p7A9s2']
+negative_examples = ['{keyword}short']
+"#
+        )
+    };
+    let toml = rule("acme.key", "acme_") + &rule("zeta.key", "zz_");
+    rules.add_toml("two.toml", &toml).expect("rules load");
+    let options = EngineOptions {
+        time_budget,
+        ..EngineOptions::default()
+    };
+    Engine::new(&rules, options).expect("engine builds")
+}
+
+#[test]
+fn an_input_over_its_time_budget_keeps_what_was_found_and_is_counted() {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let secret = |seed: u64| random_string(seed, alphabet, 24);
+    let (first, last, zeta) = (secret(1), secret(2), secret(3));
+    // Rules confirm in rule order: all of `acme.key`'s windows, then `zeta.key`'s thousands,
+    // whose work passes the first reading of the clock long before the last one.
+    let mut text = format!("acme_{first}\n");
+    for _ in 0..5000 {
+        text.push_str("zz_ nothing here\n");
+    }
+    text.push_str(&format!("zz_{zeta}\nacme_{last}\n"));
+    let secrets = |engine: &Engine| {
+        let (matches, stats) = scan(engine, &text);
+        let found: Vec<String> = matches
+            .into_iter()
+            .map(|(_, m)| String::from_utf8(m.secret).expect("text"))
+            .collect();
+        (found, stats)
+    };
+
+    let (all, stats) = secrets(&two_rule_engine(None));
+    assert_eq!(all, [first.clone(), zeta.clone(), last.clone()]);
+    assert_eq!(stats.timed_out, 0);
+    assert_eq!(stats.regex_runs, 5003);
+    let (all, stats) = secrets(&two_rule_engine(Some(std::time::Duration::from_secs(3600))));
+    assert_eq!(all, [first.clone(), zeta, last.clone()]);
+    assert_eq!(stats.timed_out, 0);
+
+    // A budget of zero: the clock is first read after BUDGET_CHECK_BYTES of work, and then
+    // the time is up. `acme.key`'s findings stand; `zeta.key` stopped part-way.
+    let (cut, stats) = secrets(&two_rule_engine(Some(std::time::Duration::ZERO)));
+    assert_eq!(cut, [first, last]);
+    assert_eq!(stats.timed_out, 1);
+    assert!(
+        stats.regex_runs > 100 && stats.regex_runs < 5003,
+        "stopped part-way: {stats:?}"
+    );
+    assert_eq!(stats.bytes, text.len() as u64, "the prefilter saw it all");
+
+    // The decode stage reads the same clock: thousands of base64 runs, each decoded and
+    // scanned again, stop part-way too.
+    let run = base64::engine::general_purpose::STANDARD.encode("zz_ nothing here, and more text");
+    let encoded = format!("{run}\n").repeat(3000);
+    let (_, stats) = scan(&two_rule_engine(None), &encoded);
+    assert_eq!((stats.decoded_runs, stats.timed_out), (3000, 0));
+    let (_, stats) = scan(&two_rule_engine(Some(std::time::Duration::ZERO)), &encoded);
+    assert_eq!(stats.timed_out, 1);
+    assert!(
+        stats.decoded_runs > 100 && stats.decoded_runs < 3000,
+        "stopped part-way: {stats:?}"
+    );
+}

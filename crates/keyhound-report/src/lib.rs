@@ -105,11 +105,14 @@ pub enum SkipReason {
     /// An archive's member (or the rest of an archive) left out: over a size, count, depth or
     /// compression-ratio limit, encrypted, or compressed in a way not read.
     Archive,
+    /// Its scan ran out of time (`--input-time-budget`) and stopped: what was found before is
+    /// reported, the rest of it was not looked at.
+    TimeBudget,
 }
 
 impl SkipReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [SkipReason; 7] = [
+    pub const ALL: [SkipReason; 8] = [
         SkipReason::TooLarge,
         SkipReason::Unreadable,
         SkipReason::Binary,
@@ -117,10 +120,11 @@ impl SkipReason {
         SkipReason::Symlink,
         SkipReason::Special,
         SkipReason::Archive,
+        SkipReason::TimeBudget,
     ];
 
     /// The reason's key in JSON and SARIF: `too_large`, `unreadable`, `binary`, `excluded`,
-    /// `symlink`, `special`, `archive`.
+    /// `symlink`, `special`, `archive`, `time_budget`.
     pub fn key(self) -> &'static str {
         match self {
             SkipReason::TooLarge => "too_large",
@@ -130,6 +134,7 @@ impl SkipReason {
             SkipReason::Symlink => "symlink",
             SkipReason::Special => "special",
             SkipReason::Archive => "archive",
+            SkipReason::TimeBudget => "time_budget",
         }
     }
 
@@ -143,6 +148,7 @@ impl SkipReason {
             SkipReason::Symlink => "symbolic link not followed",
             SkipReason::Special => "not a regular file",
             SkipReason::Archive => "left out of an archive",
+            SkipReason::TimeBudget => "cut short by the time budget",
         }
     }
 }

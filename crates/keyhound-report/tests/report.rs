@@ -194,7 +194,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(
         summary["skipped"],
         serde_json::json!({"too_large": 1, "unreadable": 0, "binary": 1, "excluded": 0,
-            "symlink": 0, "special": 0, "archive": 0})
+            "symlink": 0, "special": 0, "archive": 0, "time_budget": 0})
     );
     assert_eq!(summary["duration_ms"], 8);
     assert_eq!(summary["errors"].as_array().map(Vec::len), Some(1));

@@ -392,6 +392,14 @@ pub fn walk(
 fn visit_file(path: &Path, max_file_size: Option<u64>, visit: &(impl Fn(FileEvent) + Sync)) {
     let shown = display_path(path);
     let size = match std::fs::metadata(path) {
+        // Listed as a regular file, something else by now (a FIFO would block the read
+        // forever): skipped as such.
+        Ok(meta) if !meta.is_file() => {
+            return visit(FileEvent::Skipped {
+                display_path: shown,
+                reason: SkipReason::Special,
+            });
+        }
         Ok(meta) => meta.len(),
         Err(source) => {
             visit(FileEvent::Error(SourceError::Io {

@@ -56,8 +56,8 @@ pub enum LooseProblem {
 pub(crate) enum Loose {
     /// An object of the kind asked for, within the size limit, with its content.
     Wanted(Vec<u8>),
-    /// An object of the kind asked for, over the size limit, not inflated.
-    TooLarge,
+    /// An object of the kind asked for, over the size limit, not inflated: its size.
+    TooLarge(u64),
     /// An object of another kind, not inflated.
     Other,
 }
@@ -103,7 +103,7 @@ fn read_loose_file(
         return Ok(Loose::Other);
     }
     if max_size.is_some_and(|max| size > max) {
-        return Ok(Loose::TooLarge);
+        return Ok(Loose::TooLarge(size));
     }
     file.read_to_end(&mut compressed)
         .map_err(LooseProblem::Read)?;

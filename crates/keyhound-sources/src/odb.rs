@@ -9,7 +9,6 @@
 //! checked too.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use gix::ObjectId;
 use rayon::prelude::*;
@@ -23,8 +22,8 @@ use crate::pack::{BlobWalk, PackError};
 pub struct OdbPass {
     /// Every blob the object database holds (visited, too large, or unreadable).
     pub present: gix::hashtable::HashSet<ObjectId>,
-    /// Blobs over the size limit, never read.
-    pub too_large: u64,
+    /// Blobs over the size limit, never read: each id with its size, sorted by id.
+    pub too_large: Vec<(ObjectId, u64)>,
     /// Objects that could not be read.
     pub errors: Vec<SourceError>,
 }
@@ -48,8 +47,8 @@ pub struct OdbOptions {
 
 /// Calls `visit` with every blob of the object database of `repo` (shown as `display` in
 /// errors) and of its alternates, once each, from `options.threads` threads. Blobs that no ref
-/// reaches are visited too. Returns every blob present (visited, too large, or unreadable), the
-/// count of those too large, and what could not be read; every readable blob is still visited.
+/// reaches are visited too. Returns every blob present (visited, too large, or unreadable), those
+/// too large, and what could not be read; every readable blob is still visited.
 pub fn for_each_blob(
     repo: &gix::ThreadSafeRepository,
     display: &str,
@@ -61,7 +60,7 @@ pub fn for_each_blob(
         repo: display.to_string(),
         error: Box::new(error),
     };
-    let too_large = AtomicU64::new(0);
+    let too_large = Mutex::new(Vec::new());
     let seen = Mutex::new(gix::hashtable::HashSet::default());
     let first_time = |id: ObjectId| seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
     let blob_once = |id: ObjectId, data: &[u8]| {
@@ -69,9 +68,12 @@ pub fn for_each_blob(
             visit(id, data);
         }
     };
-    let skip_once = |id: ObjectId| {
+    let skip_once = |id: ObjectId, size: u64| {
         if first_time(id) {
-            too_large.fetch_add(1, Ordering::Relaxed);
+            too_large
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((id, size));
         }
     };
     // gix's lookup, for what the own readers cannot decode: its answer is hashed, so a
@@ -151,8 +153,8 @@ pub fn for_each_blob(
                         blob_once(id, &data);
                         return None;
                     }
-                    Ok(Loose::TooLarge) => {
-                        skip_once(id);
+                    Ok(Loose::TooLarge(size)) => {
+                        skip_once(id, size);
                         return None;
                     }
                     Ok(Loose::Other) => return None,
@@ -181,9 +183,12 @@ pub fn for_each_blob(
             .collect();
         errors.extend(failed);
     }
+    let mut too_large = too_large.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Threads finish in any order: sorted, so reports do not depend on it.
+    too_large.sort_unstable();
     OdbPass {
         present: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
-        too_large: too_large.into_inner(),
+        too_large,
         errors,
     }
 }

@@ -348,8 +348,8 @@ pub(crate) struct BlobWalk<'a> {
     pub(crate) verify_objects: bool,
     /// Gets the id and content of every blob read.
     pub(crate) visit: &'a (dyn Fn(ObjectId, &[u8]) + Sync),
-    /// Gets the id of every blob over `max_size`, not read.
-    pub(crate) too_large: &'a (dyn Fn(ObjectId) + Sync),
+    /// Gets the id and size of every blob over `max_size`, not read.
+    pub(crate) too_large: &'a (dyn Fn(ObjectId, u64) + Sync),
     /// Looks up an object that this reader could not build (gix's lookup): its kind and content,
     /// already checked against its id, or why it cannot be found.
     pub(crate) fallback:
@@ -358,7 +358,7 @@ pub(crate) struct BlobWalk<'a> {
 
 /// Calls `walk.visit` with the id and content of every blob in the pack at `pack_path` (with its
 /// index at `index_path`). A blob larger than `max_size` that no delta is built on is never read:
-/// `too_large` gets its id. Objects that cannot be built are looked up through `fallback`;
+/// `too_large` gets its id and size. Objects that cannot be built are looked up through `fallback`;
 /// returns those it could not find either, each naming the pack and the object. Every other
 /// blob is still visited.
 pub(crate) fn for_each_blob_in_pack(
@@ -496,7 +496,7 @@ pub(crate) fn for_each_blob_in_pack(
                         if walk.max_size.is_some_and(|max| entry.inflated_size > max)
                             && forest.children(root).is_empty()
                         {
-                            (walk.too_large)(entry.oid);
+                            (walk.too_large)(entry.oid, entry.inflated_size);
                             continue;
                         }
                         walker.walk(root);

@@ -480,7 +480,12 @@ fn blobs_over_the_size_limit_are_counted_not_read_loose_or_packed() {
         });
         let visited = visited.into_inner().unwrap();
         assert!(pass.errors.is_empty(), "{layout}: {:?}", pass.errors);
-        assert_eq!(pass.too_large, 1, "{layout}");
+        let too_large: Vec<(String, u64)> = pass
+            .too_large
+            .iter()
+            .map(|(id, size)| (id.to_string(), *size))
+            .collect();
+        assert_eq!(too_large, [(big_id.clone(), 3_000_000)], "{layout}");
         assert_eq!(
             visited,
             [(

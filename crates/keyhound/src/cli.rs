@@ -1,6 +1,7 @@
 //! Command-line interface definition.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keyhound_rules::Severity;
@@ -151,6 +152,13 @@ pub struct ScanArgs {
     /// Skip files larger than this (`512K`, `64M`, `2G`; `0` for no limit).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Stop scanning an input once it has taken this many seconds (`0.5` allowed) for each
+    /// 64 MiB of it; a file too large to hold (over 64 MiB) gets it for each part scanned at
+    /// once (32 MiB a thread). Its findings so far are kept; it is named on stderr and
+    /// counted as skipped (`time_budget`). Inputs take well under a second per 64 MiB, the
+    /// worst ones found a few: the limit is for pathological input. `0` for no limit.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub input_time_budget: Duration,
     /// Skip files and blobs that look binary (a NUL byte in their first 8 KiB, and not UTF-16
     /// or UTF-32 text); by default they are scanned, as keys end up in compiled binaries,
     /// `.class` and `.pyc` files. Each one skipped is counted in the summary.
@@ -320,6 +328,15 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
     Ok(days * 86_400 + 86_399)
 }
 
+/// Parses a number of seconds, fractions allowed (`60`, `0.5`).
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds (try 60 or 0.5)"))
+}
+
 /// Parses `123`, `512K`, `64M`, `2G` (powers of 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -354,6 +371,16 @@ mod tests {
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn seconds_parse_with_fractions() {
+        assert_eq!(parse_seconds("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_seconds(" 0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "NaN", "inf", "1e400", "5s", ""] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -84,14 +84,22 @@ impl GitRepository {
         }
     }
 
-    /// Whether the repository is a partial clone (`extensions.partialClone`): objects the
+    /// Whether the repository is a partial clone (`extensions.partialClone`, or a remote with
+    /// `promisor = true`, which is all that git 2.47's `clone --filter` writes): objects the
     /// history needs may be missing by design, so the missing-blob check should run.
     pub fn is_partial_clone(&self) -> bool {
-        self.repo
-            .to_thread_local()
-            .config_snapshot()
-            .string("extensions.partialClone")
-            .is_some()
+        let repo = self.repo.to_thread_local();
+        let config = repo.config_snapshot();
+        let promisor = |section: gix::config::file::SectionRef<'_>| {
+            section.value("promisor").is_some_and(|value| {
+                gix::config::Boolean::try_from(gix::bstr::BStr::new(&value)).is_ok_and(|b| b.0)
+            })
+        };
+        config.string("extensions.partialClone").is_some()
+            || config
+                .plumbing()
+                .sections_by_name("remote")
+                .is_some_and(|mut sections| sections.any(promisor))
     }
 
     /// The repository's packs, opened for positioned reads once.

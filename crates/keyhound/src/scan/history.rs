@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, Commit, Lifecycle, Owner, Status};
+use keyhound_report::SkipReason;
 use keyhound_sources::Excludes;
 use keyhound_sources::git::{
     CommitInfo, GitRepository, HistoryTrace, ObjectId, OdbOptions, SecretTrace, TraceRequest,
@@ -79,7 +80,14 @@ pub(crate) fn scan_history(
             let pass = repo.for_each_blob_in_odb(&options, &|id, bytes| {
                 scanner.bytes("", Some(id), bytes, &matches);
             });
-            scanner.sink.too_large_blobs(pass.too_large);
+            if let Some(limit) = limit {
+                for &(id, size) in &pass.too_large {
+                    let reason = keyhound_sources::SkipReason::TooLarge { size, limit };
+                    scanner
+                        .sink
+                        .skip(SkipReason::TooLarge, &format!("blob {id}"), reason);
+                }
+            }
             for error in &pass.errors {
                 scanner.sink.odb_error(error);
             }

@@ -37,6 +37,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         &rules,
         EngineOptions {
             decode: !args.no_decode,
+            time_budget: (!args.input_time_budget.is_zero()).then_some(args.input_time_budget),
             ..EngineOptions::default()
         },
     )?;

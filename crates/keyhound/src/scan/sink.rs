@@ -119,7 +119,10 @@ impl Sink {
     /// Counts the input `what` (a path, or a blob) as left out for `reason`; `detail` says
     /// why in words, for `--verbose`.
     pub(crate) fn skip(&self, reason: SkipReason, what: &str, detail: impl std::fmt::Display) {
-        self.count(reason, 1);
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(reason, 1);
         if let Some(inputs) = &self.skipped_inputs {
             inputs
                 .lock()
@@ -128,42 +131,41 @@ impl Sink {
         }
     }
 
-    /// Counts `n` blobs over the size limit that have no name to list: the object database
-    /// pass counts them without reading them.
-    pub(crate) fn too_large_blobs(&self, n: u64) {
-        self.count(SkipReason::TooLarge, n);
-    }
-
-    fn count(&self, reason: SkipReason, n: u64) {
-        self.skipped
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .add(reason, n);
-    }
-
-    /// With `--verbose`, lists on stderr every input skipped, sorted by name, and how many
-    /// skipped blobs have no name.
+    /// With `--verbose`, lists on stderr every input skipped, sorted by name.
     pub(crate) fn list_skipped(&self) {
         let Some(inputs) = &self.skipped_inputs else {
             return;
         };
         let mut inputs = std::mem::take(&mut *inputs.lock().unwrap_or_else(|p| p.into_inner()));
         inputs.sort();
-        let counts = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
-        let unnamed = counts.total().saturating_sub(inputs.len() as u64);
         for (what, detail) in &inputs {
             eprintln!("keyhound: skipped {what}: {detail}");
-        }
-        if unnamed > 0 {
-            eprintln!(
-                "keyhound: skipped {unnamed} blob(s) of the object database over the size limit \
-                 (--max-file-size), not named"
-            );
         }
     }
 
     fn scanned(&self, stats: &ScanStats) {
         self.files_scanned.fetch_add(1, Ordering::Relaxed);
+        self.add_stats(stats);
+    }
+
+    /// Counts the input `what`, whose scan stopped at the time budget, as skipped and names
+    /// it on stderr at once (its findings so far are kept by the caller).
+    fn cut_short(&self, what: &str, stats: &ScanStats) {
+        self.add_stats(stats);
+        self.skip(
+            SkipReason::TimeBudget,
+            what,
+            "cut short by the time budget (--input-time-budget)",
+        );
+        self.progress.suspend(|| {
+            eprintln!(
+                "keyhound: {what}: scan stopped at the time budget (--input-time-budget); \
+                 findings before the cut are reported, the rest of it was not scanned"
+            );
+        });
+    }
+
+    fn add_stats(&self, stats: &ScanStats) {
         self.progress.advance(stats.bytes);
         self.stats
             .lock()
@@ -252,12 +254,11 @@ impl Scanner<'_> {
             return self.record(path, blob, found, &stats, matches);
         }
         if self.skip_binary && keyhound_sources::looks_binary(bytes) {
-            let what = match blob {
-                Some(id) if path.is_empty() => format!("blob {id}"),
-                _ => path.to_string(),
-            };
-            self.sink
-                .skip(SkipReason::Binary, &what, "binary (--skip-binary)");
+            self.sink.skip(
+                SkipReason::Binary,
+                &input_name(path, blob),
+                "binary (--skip-binary)",
+            );
             return;
         }
         let mut stats = ScanStats::default();
@@ -412,7 +413,11 @@ impl Scanner<'_> {
         stats: &ScanStats,
         matches: &Matches,
     ) {
-        self.sink.scanned(stats);
+        if stats.timed_out > 0 {
+            self.sink.cut_short(&input_name(path, blob), stats);
+        } else {
+            self.sink.scanned(stats);
+        }
         // `keyhound:allow` comments are applied to the findings (crate::triage).
         let found = found
             .into_iter()
@@ -435,5 +440,14 @@ impl Scanner<'_> {
             })
             .collect();
         matches.push(found);
+    }
+}
+
+/// How an input is named in messages: its path, or `blob ID` for a history blob scanned
+/// before its paths are known.
+fn input_name(path: &str, blob: Option<ObjectId>) -> String {
+    match blob {
+        Some(id) if path.is_empty() => format!("blob {id}"),
+        _ => path.to_string(),
     }
 }
