@@ -143,18 +143,45 @@ fn cases(b: u8) -> impl Iterator<Item = u8> {
     std::iter::once(b).chain(b.is_ascii_lowercase().then(|| b.to_ascii_uppercase()))
 }
 
+/// How often each byte, and each [`fold6`] class, occurs in code (from [`RARITY`]).
+struct Freq {
+    byte: [f64; 256],
+    class: [f64; 64],
+}
+
+impl Freq {
+    fn new() -> Self {
+        let mut freq = Self {
+            byte: [0.0; 256],
+            class: [0.0; 64],
+        };
+        for (b, &r) in (0..=255u8).zip(&RARITY) {
+            let f = (-f64::from(r)).exp2();
+            freq.byte[usize::from(b)] = f;
+            freq.class[usize::from(fold6(b))] += f;
+        }
+        freq
+    }
+}
+
 /// Per mask position, the bytes a bucket accepts, under either model: the nibble sets (as 16-bit
-/// sets) and the [`fold6`] classes (as a 64-bit set) of its fingerprints' bytes.
+/// sets) and the [`fold6`] classes (as a 64-bit set) of its fingerprints' bytes, and the chance
+/// that a byte of code passes there under the model the bucket is filled for.
 #[derive(Clone, Copy, Default)]
 struct BucketSets {
     lo: [u16; MASKS],
     hi: [u16; MASKS],
     bytes: [u64; MASKS],
+    chance: [f64; MASKS],
 }
 
 impl BucketSets {
-    fn with(mut self, fingerprint: &[u8]) -> Self {
+    /// The sets with `fingerprint` added, and their chances under `model` brought up to date
+    /// (for [`Model::Bytes`] by adding the new classes' frequencies, as this runs for every
+    /// fingerprint and bucket at start-up).
+    fn with(mut self, fingerprint: &[u8], model: Model, freq: &Freq) -> Self {
         for j in 0..MASKS {
+            let (lo, hi, bytes) = (self.lo[j], self.hi[j], self.bytes[j]);
             match fingerprint.get(j) {
                 Some(&b) => {
                     for v in cases(b) {
@@ -169,24 +196,29 @@ impl BucketSets {
                     self.bytes[j] = u64::MAX;
                 }
             }
+            self.chance[j] = match model {
+                Model::Nibbles if (lo, hi) != (self.lo[j], self.hi[j]) => {
+                    bits(u128::from(self.hi[j]))
+                        .flat_map(|h| bits(u128::from(self.lo[j])).map(move |l| h * 16 + l))
+                        .map(|b| freq.byte[b])
+                        .sum()
+                }
+                Model::Bytes if bytes != self.bytes[j] => {
+                    self.chance[j]
+                        + bits(u128::from(self.bytes[j] & !bytes))
+                            .map(|c| freq.class[c])
+                            .sum::<f64>()
+                }
+                _ => self.chance[j],
+            };
         }
         self
     }
 
-    /// The chance that a random position of code passes all positions under `model`, its
-    /// bytes drawn independently with frequencies `freq` (from [`RARITY`]; `class_freq` per
-    /// [`fold6`] class).
-    fn pass_chance(&self, model: Model, freq: &[f64; 256], class_freq: &[f64; 64]) -> f64 {
-        (0..MASKS)
-            .map(|j| match model {
-                Model::Nibbles => bits(u128::from(self.hi[j]))
-                    .flat_map(|h| bits(u128::from(self.lo[j])).map(move |l| freq[h * 16 + l]))
-                    .sum::<f64>(),
-                Model::Bytes => bits(u128::from(self.bytes[j]))
-                    .map(|c| class_freq[c])
-                    .sum::<f64>(),
-            })
-            .product()
+    /// The chance that a random position of code passes all positions, its bytes drawn
+    /// independently.
+    fn pass_chance(&self) -> f64 {
+        self.chance.iter().product()
     }
 }
 
@@ -291,12 +323,7 @@ impl Plan {
         }
 
         // Buckets: each fingerprint goes where the bucket's chance of passing grows least.
-        let mut freq = [0f64; 256];
-        let mut class_freq = [0f64; 64];
-        for (b, (f, &r)) in (0..=255u8).zip(freq.iter_mut().zip(&RARITY)) {
-            *f = (-f64::from(r)).exp2();
-            class_freq[usize::from(fold6(b))] += *f;
-        }
+        let freq = Freq::new();
         let (mut long, mut short): (Vec<usize>, Vec<usize>) =
             (0..fingerprints.len()).partition(|&f| fingerprints[f].len() == MASKS);
         let groups_for = |n: usize, max: usize| n.div_ceil(BUCKETS).min(max);
@@ -317,8 +344,8 @@ impl Plan {
             for &f in pool.iter() {
                 let mut best: Option<(f64, usize, BucketSets, f64)> = None;
                 for b in range.clone() {
-                    let grown = sets[b].with(&fingerprints[f]);
-                    let p = grown.pass_chance(model, &freq, &class_freq);
+                    let grown = sets[b].with(&fingerprints[f], model, &freq);
+                    let p = grown.pass_chance();
                     if best.as_ref().is_none_or(|(d, ..)| p - chance[b] < *d) {
                         best = Some((p - chance[b], b, grown, p));
                     }
