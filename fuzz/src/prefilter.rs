@@ -39,7 +39,8 @@ pub fn prefilter_differential(data: &[u8]) {
         .collect();
     expected.sort_unstable();
     assert_eq!(scalar, expected, "scalar vs aho-corasick");
-    for kind in [PrefilterKind::Auto, PrefilterKind::Simd, PrefilterKind::Avx2] {
+    // `Auto` runs one of these or the scalar DFA, so it needs no run of its own.
+    for kind in [PrefilterKind::Simd, PrefilterKind::Avx2] {
         if let Some(simd) = run(kind) {
             assert_eq!(simd, scalar, "{kind:?} vs scalar");
         }
