@@ -44,9 +44,10 @@ pub enum PrefilterError {
 pub enum PrefilterKind {
     /// The fastest as measured on the built-in rules: the AVX-512 VBMI kernel where the CPU
     /// has it, else the scalar DFA. On an AMD EPYC (Zen 4) core, CPU time, fastest of five
-    /// passes over Rust and C sources (shared machine), the VBMI kernel ran 3.1 and 3.0 GB/s,
-    /// the DFA 1.7 and 1.9, the AVX2 kernel 1.3-1.4: it is bound by its 60 byte shuffles per
-    /// 32 positions, and its nibble tables let 3-4 % of positions through to the exact check.
+    /// passes over Rust and C sources (shared machine), the VBMI kernel ran 3.1-3.3 and 3.0-3.1
+    /// GB/s, the DFA 1.6-1.7 and 1.8-1.9, the AVX2 kernel 1.2 and 1.1: it is bound by its 60
+    /// byte shuffles per 32 positions, and its nibble tables let 3-4 % of positions through to
+    /// the exact check.
     #[default]
     Auto,
     /// The scalar DFA.
