@@ -146,6 +146,7 @@ fn bench(c: &mut Criterion) {
         for (name, kind) in [
             ("prefilter_scalar", PrefilterKind::Scalar),
             ("prefilter_simd", PrefilterKind::Simd),
+            ("prefilter_avx2", PrefilterKind::Avx2),
         ] {
             let Ok(prefilter) = Prefilter::new(&keywords, kind) else {
                 eprintln!("{name}: not available on this CPU");

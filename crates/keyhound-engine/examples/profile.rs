@@ -2,7 +2,7 @@
 //! (wall-clock numbers on a shared machine are noise; instruction counts are not).
 //!
 //! `cargo run --release -p keyhound-engine --example profile -- MODE FILE` where MODE is
-//! `simd` or `scalar` (the prefilter alone, built-in keywords), `scan` (the whole engine over
+//! `simd`, `avx2` or `scalar` (the prefilter alone, built-in keywords), `scan` (the whole engine over
 //! the file in memory), `stream` (the whole engine over the file as a stream, as the CLI
 //! reads large files) or `plain` (`stream` without the decode-and-rescan stage).
 
@@ -13,18 +13,18 @@ use keyhound_rules::RuleSet;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, path] = args.as_slice() else {
-        return Err("usage: profile simd|scalar|scan|stream|plain FILE".into());
+        return Err("usage: profile simd|avx2|scalar|scan|stream|plain FILE".into());
     };
     let rules = RuleSet::builtin().map_err(|e| format!("built-in rules: {e:?}"))?;
     let started = std::time::Instant::now();
     match mode.as_str() {
-        "simd" | "scalar" => {
+        "simd" | "avx2" | "scalar" => {
             let text = std::fs::read(path)?;
             let keywords = rules.keywords();
-            let kind = if mode == "simd" {
-                PrefilterKind::Simd
-            } else {
-                PrefilterKind::Scalar
+            let kind = match mode.as_str() {
+                "simd" => PrefilterKind::Simd,
+                "avx2" => PrefilterKind::Avx2,
+                _ => PrefilterKind::Scalar,
             };
             let prefilter = Prefilter::new(&keywords, kind)?;
             let mut hits = Vec::new();

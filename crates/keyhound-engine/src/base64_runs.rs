@@ -24,15 +24,54 @@ fn is_base64_byte(b: u8) -> bool {
 /// bytes below `+`, the smallest base64 byte: two word-wide tests reject those first.
 #[inline(always)]
 fn all_base64(block: &[u8; BLOCK]) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES * 0x80;
-    // Whether some byte of `w` is below `+` (exact as a whole-word answer for limits up to 128).
-    let below_plus = |w: u64| w.wrapping_sub(ONES * u64::from(b'+')) & !w & HIGH != 0;
     let word = |k: usize| u64::from_le_bytes(std::array::from_fn(|j| block[k + j]));
-    if below_plus(word(0)) || below_plus(word(8)) {
+    if below_plus(word(0)) != 0 || below_plus(word(8)) != 0 {
         return false;
     }
     block.iter().fold(true, |all, &b| all & is_base64_byte(b))
+}
+
+/// Non-zero when some byte of `w` is below `+` (exact as a whole-word answer for limits up to
+/// 128).
+#[inline(always)]
+fn below_plus(w: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    w.wrapping_sub(ONES * u64::from(b'+')) & !w & HIGH
+}
+
+/// Blocks the skip test looks at together.
+const GROUP: usize = 4;
+
+/// Whether none of the [`GROUP`] blocks of `group` can be all base64, because each holds a byte
+/// below `+`: one branch for 64 bytes of text instead of one or two per block.
+#[inline(always)]
+fn no_block_possible(group: &[u8; GROUP * BLOCK]) -> bool {
+    let word = |k: usize| u64::from_le_bytes(std::array::from_fn(|j| group[8 * k + j]));
+    (0..GROUP).fold(true, |none, b| {
+        none & (below_plus(word(2 * b)) | below_plus(word(2 * b + 1)) != 0)
+    })
+}
+
+/// The first aligned block at or after `from` (a multiple of [`BLOCK`]) that is all base64 and
+/// that `sample_ok` accepts.
+fn first_block(haystack: &[u8], from: usize, sample_ok: &impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut at = from;
+    while let Some(block) = haystack.get(at..at + BLOCK) {
+        let group = haystack.get(at..at + GROUP * BLOCK);
+        if group
+            .and_then(|g| <&[u8; GROUP * BLOCK]>::try_from(g).ok())
+            .is_some_and(no_block_possible)
+        {
+            at += GROUP * BLOCK;
+            continue;
+        }
+        if <&[u8; BLOCK]>::try_from(block).is_ok_and(all_base64) && sample_ok(block) {
+            return Some(at);
+        }
+        at += BLOCK;
+    }
+    None
 }
 
 /// Block size of the fast scan: any run of at least `2 * BLOCK - 1` bytes covers an aligned block.
@@ -72,14 +111,7 @@ fn runs(
     std::iter::from_fn(move || {
         while next + block <= haystack.len() {
             let p = if block == BLOCK {
-                let blocks = haystack[next..].chunks_exact(BLOCK);
-                let found = blocks.into_iter().position(|c| {
-                    <&[u8; BLOCK]>::try_from(c).is_ok_and(all_base64) && sample_ok(c)
-                });
-                match found {
-                    Some(k) => next + k * BLOCK,
-                    None => return None,
-                }
+                first_block(haystack, next, &sample_ok)?
             } else if is_member(haystack[next]) {
                 next
             } else {

@@ -1,20 +1,21 @@
 //! The keyword prefilter: every occurrence of every keyword, in one pass.
 //!
 //! Two implementations find exactly the same occurrences:
-//! - [`PrefilterKind::Simd`]: a Teddy-style filter over one short *fingerprint* per keyword, the
-//!   rarest few bytes of it in source code rather than its prefix (see `teddy.rs`), run 32
-//!   positions at a time by an AVX2 kernel (`avx2.rs`, picked at run time on x86-64), with an
-//!   exact check of every position it lets through.
+//! - the SIMD filter: a Teddy-style filter over one short *fingerprint* per keyword, the rarest
+//!   few bytes of it in source code rather than its prefix (see `teddy.rs`), run by a vector
+//!   kernel picked at run time on x86-64 (`kernel.rs`: AVX-512 VBMI, 64 positions a step, exact
+//!   byte classes; or AVX2, 32 positions a step, nibble tables), with an exact check of every
+//!   position it lets through.
 //! - [`PrefilterKind::Scalar`]: a case-folded DFA over keyword prefixes (see `dfa.rs`), for
 //!   CPUs without the kernel and as the reference the SIMD path is tested against.
 //!
 //! `aho-corasick`'s own packed Teddy searcher was tried first: it takes at most 128 patterns
-//! and, bucketing the built-in rules' 260 fingerprints by prefix nibbles, let so many positions
+//! and, bucketing the built-in rules' fingerprints by prefix nibbles, let so many positions
 //! through that it ran ten times slower than the DFA.
 
-#[cfg(target_arch = "x86_64")]
-mod avx2;
 mod dfa;
+#[cfg(target_arch = "x86_64")]
+mod kernel;
 #[cfg(target_arch = "x86_64")]
 mod teddy;
 
@@ -41,37 +42,78 @@ pub enum PrefilterError {
 /// Which search a [`Prefilter`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PrefilterKind {
-    /// The faster of the two as measured on the built-in rules: today the scalar DFA. On an AMD
-    /// EPYC (Zen 4) core, CPU time, fastest of five passes, the AVX2 kernel ran 1.27-1.43 GB/s
-    /// on Rust sources and 1.24-1.36 GB/s on git's C sources, the DFA 1.40-1.53 and 1.48-1.58:
-    /// the kernel is bound by its 60 byte shuffles per 32 positions.
+    /// The fastest as measured on the built-in rules: the AVX-512 VBMI kernel where the CPU
+    /// has it, else the scalar DFA. On an AMD EPYC (Zen 4) core, CPU time, fastest of five
+    /// passes over Rust and C sources (shared machine), the VBMI kernel ran 3.1-3.3 and 3.0-3.1
+    /// GB/s, the DFA 1.6-1.7 and 1.8-1.9, the AVX2 kernel 1.2 and 1.1: it is bound by its 60
+    /// byte shuffles per 32 positions, and its nibble tables let 3-4 % of positions through to
+    /// the exact check.
     #[default]
     Auto,
     /// The scalar DFA.
     Scalar,
-    /// The SIMD searcher, or an error where the CPU has none.
+    /// The fastest SIMD searcher this CPU runs (AVX-512 VBMI, else AVX2), or an error where it
+    /// has none.
     Simd,
+    /// The AVX2 searcher, or an error where the CPU has no AVX2 (for comparisons and tests).
+    Avx2,
+}
+
+/// A vector kernel, with the bucket model its plan was built for.
+#[cfg(target_arch = "x86_64")]
+enum Kernel {
+    Vbmi(kernel::Vbmi),
+    Avx2(kernel::Avx2),
 }
 
 /// The SIMD prefilter: the plan and its kernel.
 #[cfg(target_arch = "x86_64")]
 struct Simd {
     plan: teddy::Plan,
-    kernel: avx2::Kernel,
+    kernel: Kernel,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl Simd {
-    fn new(keywords: &[&[u8]]) -> Option<Self> {
-        let plan = teddy::Plan::new(keywords);
-        let kernel = avx2::Kernel::new(&plan.groups)?;
+    /// The AVX-512 VBMI kernel where the CPU has it, else the AVX2 one if `avx2_fallback`.
+    fn new(keywords: &[&[u8]], avx2_fallback: bool) -> Option<Self> {
+        if kernel::Vbmi::available() {
+            let plan = teddy::Plan::new(keywords, teddy::Model::Bytes);
+            if let teddy::Groups::Bytes(groups) = &plan.groups {
+                let kernel = Kernel::Vbmi(kernel::Vbmi::new(groups)?);
+                return Some(Self { plan, kernel });
+            }
+        }
+        if avx2_fallback {
+            Self::avx2(keywords)
+        } else {
+            None
+        }
+    }
+
+    /// The AVX2 kernel, where the CPU has AVX2.
+    fn avx2(keywords: &[&[u8]]) -> Option<Self> {
+        let plan = teddy::Plan::new(keywords, teddy::Model::Nibbles);
+        let teddy::Groups::Nibbles(groups) = &plan.groups else {
+            return None;
+        };
+        let kernel = Kernel::Avx2(kernel::Avx2::new(groups)?);
         Some(Self { plan, kernel })
     }
 
+    fn kind(&self) -> PrefilterKind {
+        match self.kernel {
+            Kernel::Vbmi(_) => PrefilterKind::Simd,
+            Kernel::Avx2(_) => PrefilterKind::Avx2,
+        }
+    }
+
     fn find_all(&self, haystack: &[u8], hits: &mut Vec<Hit>) {
-        self.kernel.for_each_candidate(haystack, &mut |start| {
-            self.plan.verify(haystack, start, hits)
-        });
+        let mut verify = |start| self.plan.verify(haystack, start, hits);
+        match &self.kernel {
+            Kernel::Vbmi(kernel) => kernel.for_each_candidate(haystack, &mut verify),
+            Kernel::Avx2(kernel) => kernel.for_each_candidate(haystack, &mut verify),
+        }
     }
 }
 
@@ -81,8 +123,16 @@ enum Simd {}
 
 #[cfg(not(target_arch = "x86_64"))]
 impl Simd {
-    fn new(_: &[&[u8]]) -> Option<Self> {
+    fn new(_: &[&[u8]], _: bool) -> Option<Self> {
         None
+    }
+
+    fn avx2(_: &[&[u8]]) -> Option<Self> {
+        None
+    }
+
+    fn kind(&self) -> PrefilterKind {
+        match *self {}
     }
 
     fn find_all(&self, _: &[u8], _: &mut Vec<Hit>) {
@@ -112,8 +162,9 @@ impl Prefilter {
         }
         let simd = match kind {
             PrefilterKind::Scalar => None,
-            PrefilterKind::Simd => Some(Simd::new(&keywords).ok_or(PrefilterError::NoSimd)?),
-            PrefilterKind::Auto => None,
+            PrefilterKind::Simd => Some(Simd::new(&keywords, true).ok_or(PrefilterError::NoSimd)?),
+            PrefilterKind::Avx2 => Some(Simd::avx2(&keywords).ok_or(PrefilterError::NoSimd)?),
+            PrefilterKind::Auto => Simd::new(&keywords, false),
         };
         let imp = match simd {
             Some(simd) => Imp::Simd(Box::new(simd)),
@@ -124,9 +175,9 @@ impl Prefilter {
 
     /// The search this prefilter runs: [`PrefilterKind::Simd`] or [`PrefilterKind::Scalar`].
     pub fn kind(&self) -> PrefilterKind {
-        match self.imp {
+        match &self.imp {
             Imp::Scalar(_) => PrefilterKind::Scalar,
-            Imp::Simd(_) => PrefilterKind::Simd,
+            Imp::Simd(simd) => simd.kind(),
         }
     }
 
@@ -161,13 +212,17 @@ pub(crate) mod tests {
 
     fn check(keywords: &[&[u8]], haystack: &[u8]) -> Vec<Hit> {
         let expected = oracle(keywords, haystack);
-        let mut kinds = vec![PrefilterKind::Scalar];
-        if Prefilter::new(keywords, PrefilterKind::Simd).is_ok() {
-            kinds.push(PrefilterKind::Simd);
+        let mut kinds = vec![PrefilterKind::Scalar, PrefilterKind::Auto];
+        for kind in [PrefilterKind::Simd, PrefilterKind::Avx2] {
+            if Prefilter::new(keywords, kind).is_ok() {
+                kinds.push(kind);
+            }
         }
         for kind in kinds {
             let pf = Prefilter::new(keywords, kind).unwrap();
-            assert_eq!(pf.kind(), kind);
+            if matches!(kind, PrefilterKind::Scalar | PrefilterKind::Avx2) {
+                assert_eq!(pf.kind(), kind);
+            }
             let mut hits = Vec::new();
             pf.find_all(haystack, &mut hits);
             hits.sort_unstable();
@@ -177,14 +232,31 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn auto_runs_the_measured_faster_dfa_and_simd_is_there_on_avx2() {
+    fn auto_runs_the_vbmi_kernel_where_there_is_one_else_the_dfa() {
         let pf = Prefilter::new(&["ghp_", "token"], PrefilterKind::Auto).unwrap();
-        assert_eq!(pf.kind(), PrefilterKind::Scalar);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            let pf = Prefilter::new(&["ghp_", "token"], PrefilterKind::Simd).unwrap();
-            assert_eq!(pf.kind(), PrefilterKind::Simd);
+        {
+            let vbmi = kernel::Vbmi::available();
+            let expected = if vbmi {
+                PrefilterKind::Simd
+            } else {
+                PrefilterKind::Scalar
+            };
+            assert_eq!(pf.kind(), expected);
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let pf = Prefilter::new(&["ghp_", "token"], PrefilterKind::Avx2).unwrap();
+                assert_eq!(pf.kind(), PrefilterKind::Avx2);
+                let pf = Prefilter::new(&["ghp_", "token"], PrefilterKind::Simd).unwrap();
+                let simd = if vbmi {
+                    PrefilterKind::Simd
+                } else {
+                    PrefilterKind::Avx2
+                };
+                assert_eq!(pf.kind(), simd);
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(pf.kind(), PrefilterKind::Scalar);
     }
 
     #[test]

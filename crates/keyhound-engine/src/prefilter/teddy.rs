@@ -1,17 +1,17 @@
 //! The SIMD prefilter's plan: keyword fingerprints, their buckets and the exact check.
 //!
 //! Each keyword is represented by a *fingerprint*: its rarest window of [`MASKS`] bytes in
-//! source code (scored with [`RARITY`]), ASCII-lowercased so case variants share one. Keyword
-//! prefixes make poor fingerprints: `ref` (`refresh_token`), `int` (`intercom`) and `git`
-//! (`github_pat_`) start thousands of code words per megabyte.
+//! source code (scored with [`RARITY`], and word boundaries inside the window; see
+//! [`fingerprint_offset`]), ASCII-lowercased so case variants share one. Keyword prefixes make
+//! poor fingerprints: `ref` (`refresh_token`), `int` (`intercom`) and `git` (`github_pat_`)
+//! start thousands of code words per megabyte.
 //!
-//! The fingerprints are spread over buckets of a Teddy filter (nibble masks per bucket and byte
-//! position; see `avx2.rs`), greedily, each into the bucket whose chance of passing a random
-//! byte of code grows least. With the built-in rules' 260 fingerprints, four groups of eight
-//! buckets let about 3 % of positions of code through (measured on git's and cargo's sources);
-//! each passing position is checked exactly: the lowercased bytes there are looked up among the
-//! fingerprints (a bitmap first, then a sorted index), and the keywords behind a fingerprint
-//! found are compared byte for byte (keywords are case-sensitive).
+//! The fingerprints are spread over buckets of a Teddy filter (a table per bucket group and
+//! byte position; see `kernel.rs`), greedily, each into the bucket whose chance of passing a
+//! random position of code grows least under the kernel's [`Model`]. Each position let through
+//! is checked exactly: the lowercased bytes there are looked up among the fingerprints (a
+//! bitmap first, then a sorted index), and the keywords behind a fingerprint found are compared
+//! byte for byte (keywords are case-sensitive).
 
 use super::Hit;
 
@@ -20,16 +20,29 @@ use super::Hit;
 pub(super) const MASKS: usize = 5;
 /// Buckets per group (bits of a byte).
 const BUCKETS: usize = 8;
-/// Groups of buckets for fingerprints of [`MASKS`] bytes, and for shorter ones. Short
-/// fingerprints get buckets of their own: in a bucket of long ones, the positions they leave
-/// open would let far more through. Each group costs as much per input byte as the last, while
-/// the share of positions let through falls more slowly past these (built-in rules: 229 long
-/// fingerprints in 32 buckets let 0.8 % of code positions through, 56 short ones in 16 buckets
-/// 0.3 %; one pool of 4-byte fingerprints in 32 buckets let 3-4 % through).
-const MAX_LONG_GROUPS: usize = 4;
-const MAX_SHORT_GROUPS: usize = 2;
-/// Most groups in all.
-pub(super) const MAX_GROUPS: usize = MAX_LONG_GROUPS + MAX_SHORT_GROUPS;
+/// Groups of buckets for fingerprints of [`MASKS`] bytes, and for shorter ones, per model
+/// (most long groups, most short groups). Short fingerprints get buckets of their own: in a
+/// bucket of long ones, the positions they leave open would let far more through. Each group
+/// costs as much per input byte as the last, and the exact check of a position let through
+/// costs about as much as 30 input bytes, so these are what measured fastest on the built-in
+/// rules (about 500 fingerprints, 70 of them short), prefilter alone over Rust and C sources:
+/// - [`Model::Nibbles`]: 4 and 2 (about 2.7-3.8 % of positions let through: nibble cross
+///   products fill the buckets);
+/// - [`Model::Bytes`]: 8 and 3 (0.33-0.5 % let through, against 1.2-1.4 % with 4 and 2).
+const fn max_groups(model: Model) -> (usize, usize) {
+    match model {
+        Model::Nibbles => (4, 2),
+        Model::Bytes => (8, 3),
+    }
+}
+/// Most groups in all, under either model.
+pub(super) const MAX_GROUPS: usize = 11;
+const _: () = {
+    let (long, short) = max_groups(Model::Bytes);
+    assert!(long + short <= MAX_GROUPS);
+    let (long, short) = max_groups(Model::Nibbles);
+    assert!(long + short <= MAX_GROUPS);
+};
 
 /// How rare each byte value is in source code: `-log2` of its frequency over git's C, shell and
 /// text sources and the Rust sources of a cargo registry (30 for bytes never seen).
@@ -53,25 +66,55 @@ const RARITY: [u8; 256] = [
     12, 30, 30, 21, 30, 30, 30, 30, 24, 30, 27, 30, 30, 30, 30, 27,
 ];
 
-/// The offset in `folded` (a lowercased keyword) of its rarest window of [`MASKS`] bytes (the
-/// first of equally rare ones), or 0 when the keyword is no longer than that.
-fn fingerprint_offset(folded: &[u8]) -> usize {
-    if folded.len() <= MASKS {
+/// What a word boundary inside a fingerprint window adds to its score: rarity alone picks the
+/// window of rare letters inside a common word (`earch` of `meilisearch`, `entry` of `sentry`,
+/// `sourc` of `datasource:`, `ring.` of `spring.redis.password`), which code is full of.
+/// Windows that span a change between letters and other bytes are far rarer than their bytes
+/// say.
+const BOUNDARY_SCORE: u32 = 12;
+/// What starting the keyword adds to a window's score: a keyword usually starts a word in the
+/// text (`sentr` of `sentry` rather than `entry`), but that word may be a common one.
+const START_SCORE: u32 = 4;
+
+/// The offset in `keyword` of its rarest window of [`MASKS`] bytes (the first of equally rare
+/// ones), or 0 when the keyword is no longer than that: the sum of its lowercased bytes'
+/// [`RARITY`], plus [`BOUNDARY_SCORE`] for each word boundary inside it and [`START_SCORE`] when
+/// it starts the keyword.
+fn fingerprint_offset(keyword: &[u8]) -> usize {
+    if keyword.len() <= MASKS {
         return 0;
     }
-    let score = |w: &[u8]| {
-        w.iter()
-            .map(|&b| u32::from(RARITY[usize::from(b)]))
-            .sum::<u32>()
+    let boundary = |a: u8, b: u8| a.is_ascii_alphabetic() != b.is_ascii_alphabetic();
+    let score = |offset: usize| {
+        let window = &keyword[offset..offset + MASKS];
+        let rarity: u32 = window
+            .iter()
+            .map(|&b| u32::from(RARITY[usize::from(b.to_ascii_lowercase())]))
+            .sum();
+        let inside = window.windows(2).filter(|p| boundary(p[0], p[1])).count() as u32;
+        rarity + BOUNDARY_SCORE * inside + START_SCORE * u32::from(offset == 0)
     };
     let mut best = (0, 0);
-    for (offset, window) in folded.windows(MASKS).enumerate() {
-        let s = score(window);
+    for offset in 0..=keyword.len() - MASKS {
+        let s = score(offset);
         if s > best.1 {
             best = (offset, s);
         }
     }
     best.0
+}
+
+/// How the kernel tests a byte against a bucket, which decides how buckets are filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Model {
+    /// The Teddy test (AVX2 `vpshufb`): a byte passes when its low nibble and its high nibble
+    /// are each among those of the bucket's bytes at that position, so a bucket also passes
+    /// every cross product of its bytes' nibbles.
+    Nibbles,
+    /// A table of 64 entries (AVX-512 VBMI `vpermb`) indexed by the byte's [`fold6`] class: a
+    /// byte passes when its class is that of one of the bucket's bytes there. The classes fold
+    /// ASCII case and little else, so a bucket passes hardly more than its own bytes.
+    Bytes,
 }
 
 /// The nibble masks of one group of eight buckets: bit `b` of `lo[j][n]` says bucket `b` has a
@@ -81,56 +124,119 @@ pub(super) struct BucketMasks {
     pub(super) hi: [[u8; 16]; MASKS],
 }
 
+/// The byte tables of one group of eight buckets: bit `b` of `table[j][c]` says bucket `b` has
+/// a fingerprint whose byte `j` is of [`fold6`] class `c`.
+pub(super) struct ByteMasks {
+    pub(super) table: [[u8; 64]; MASKS],
+}
+
+/// The bucket masks of a plan, in the form its kernel reads.
+pub(super) enum Groups {
+    /// For [`Model::Nibbles`].
+    Nibbles(Vec<BucketMasks>),
+    /// For [`Model::Bytes`].
+    Bytes(Vec<ByteMasks>),
+}
+
 /// The byte values a fingerprint byte stands for: itself and, for a letter, its upper case.
 fn cases(b: u8) -> impl Iterator<Item = u8> {
     std::iter::once(b).chain(b.is_ascii_lowercase().then(|| b.to_ascii_uppercase()))
 }
 
-/// Per mask position, the nibble sets a bucket accepts, as 16-bit sets.
-#[derive(Clone, Copy, Default)]
-struct NibbleSets {
-    lo: [u16; MASKS],
-    hi: [u16; MASKS],
+/// How often each byte, and each [`fold6`] class, occurs in code (from [`RARITY`]).
+struct Freq {
+    byte: [f64; 256],
+    class: [f64; 64],
 }
 
-impl NibbleSets {
-    fn with(mut self, fingerprint: &[u8]) -> Self {
+impl Freq {
+    fn new() -> Self {
+        let mut freq = Self {
+            byte: [0.0; 256],
+            class: [0.0; 64],
+        };
+        for (b, &r) in (0..=255u8).zip(&RARITY) {
+            let f = (-f64::from(r)).exp2();
+            freq.byte[usize::from(b)] = f;
+            freq.class[usize::from(fold6(b))] += f;
+        }
+        freq
+    }
+}
+
+/// Per mask position, the bytes a bucket accepts, under either model: the nibble sets (as 16-bit
+/// sets) and the [`fold6`] classes (as a 64-bit set) of its fingerprints' bytes, and the chance
+/// that a byte of code passes there under the model the bucket is filled for.
+#[derive(Clone, Copy, Default)]
+struct BucketSets {
+    lo: [u16; MASKS],
+    hi: [u16; MASKS],
+    bytes: [u64; MASKS],
+    chance: [f64; MASKS],
+}
+
+impl BucketSets {
+    /// The sets with `fingerprint` added, and their chances under `model` brought up to date
+    /// (for [`Model::Bytes`] by adding the new classes' frequencies, as this runs for every
+    /// fingerprint and bucket at start-up).
+    fn with(mut self, fingerprint: &[u8], model: Model, freq: &Freq) -> Self {
         for j in 0..MASKS {
+            let (lo, hi, bytes) = (self.lo[j], self.hi[j], self.bytes[j]);
             match fingerprint.get(j) {
                 Some(&b) => {
                     for v in cases(b) {
                         self.lo[j] |= 1 << (v & 15);
                         self.hi[j] |= 1 << (v >> 4);
+                        self.bytes[j] |= 1 << fold6(v);
                     }
                 }
                 None => {
                     self.lo[j] = u16::MAX;
                     self.hi[j] = u16::MAX;
+                    self.bytes[j] = u64::MAX;
                 }
             }
+            self.chance[j] = match model {
+                Model::Nibbles if (lo, hi) != (self.lo[j], self.hi[j]) => {
+                    bits(u128::from(self.hi[j]))
+                        .flat_map(|h| bits(u128::from(self.lo[j])).map(move |l| h * 16 + l))
+                        .map(|b| freq.byte[b])
+                        .sum()
+                }
+                Model::Bytes if bytes != self.bytes[j] => {
+                    self.chance[j]
+                        + bits(u128::from(self.bytes[j] & !bytes))
+                            .map(|c| freq.class[c])
+                            .sum::<f64>()
+                }
+                _ => self.chance[j],
+            };
         }
         self
     }
 
-    /// The chance that a random byte of code passes all positions, from [`RARITY`].
-    fn pass_chance(&self, freq: &[f64; 256]) -> f64 {
-        (0..MASKS)
-            .map(|j| {
-                let mut p = 0.0;
-                for h in 0..16 {
-                    if self.hi[j] & (1 << h) == 0 {
-                        continue;
-                    }
-                    for l in 0..16 {
-                        if self.lo[j] & (1 << l) != 0 {
-                            p += freq[h * 16 + l];
-                        }
-                    }
-                }
-                p
-            })
-            .product()
+    /// The chance that a random position of code passes all positions, its bytes drawn
+    /// independently.
+    fn pass_chance(&self) -> f64 {
+        self.chance.iter().product()
     }
+}
+
+/// The class of `byte` that [`Model::Bytes`] tables are indexed by: its low five bits and, as
+/// bit 5, its bit 6. ASCII letters fall in classes 33-58 whatever their case, digits and
+/// punctuation in 0-31 (each sharing it with a control byte), and every byte above 127 in the
+/// class of the byte 128 below it.
+pub(super) fn fold6(byte: u8) -> u8 {
+    (byte & 0x1f) | ((byte >> 1) & 0x20)
+}
+
+/// The positions of the set bits of `set`, lowest first.
+fn bits(mut set: u128) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let bit = set.trailing_zeros() as usize;
+        set &= set.wrapping_sub(1);
+        (bit < 128).then_some(bit)
+    })
 }
 
 /// Keywords behind one fingerprint.
@@ -183,7 +289,7 @@ fn len_mask(len: usize) -> u64 {
 
 /// Everything but the vector loop: fingerprints, bucket masks, the exact check.
 pub(super) struct Plan {
-    pub(super) groups: Vec<BucketMasks>,
+    pub(super) groups: Groups,
     /// Fingerprint lengths in use, longest first, with the mask keeping that many bytes.
     lens: Vec<(usize, u64)>,
     /// Screens (length, key) pairs before the index is searched.
@@ -195,14 +301,15 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Fingerprints and buckets for `keywords` (none empty).
-    pub(super) fn new(keywords: &[&[u8]]) -> Self {
+    /// Fingerprints and buckets for `keywords` (none empty), for a kernel that tests bytes as
+    /// `model` says.
+    pub(super) fn new(keywords: &[&[u8]], model: Model) -> Self {
         let mut fingerprints: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<Owner>> = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for (k, keyword) in keywords.iter().enumerate() {
             let folded = keyword.to_ascii_lowercase();
-            let offset = fingerprint_offset(&folded);
+            let offset = fingerprint_offset(keyword);
             let fingerprint = folded[offset..(offset + MASKS).min(folded.len())].to_vec();
             let slot = *seen.entry(fingerprint.clone()).or_insert_with(|| {
                 fingerprints.push(fingerprint);
@@ -216,22 +323,14 @@ impl Plan {
         }
 
         // Buckets: each fingerprint goes where the bucket's chance of passing grows least.
-        let mut freq = [0f64; 256];
-        for (f, &r) in freq.iter_mut().zip(&RARITY) {
-            *f = (-f64::from(r)).exp2();
-        }
+        let freq = Freq::new();
         let (mut long, mut short): (Vec<usize>, Vec<usize>) =
             (0..fingerprints.len()).partition(|&f| fingerprints[f].len() == MASKS);
         let groups_for = |n: usize, max: usize| n.div_ceil(BUCKETS).min(max);
-        let env = |n: &str, d: usize| {
-            std::env::var(n)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        let long_buckets = BUCKETS * groups_for(long.len(), env("KH_LONG", MAX_LONG_GROUPS));
-        let short_buckets = BUCKETS * groups_for(short.len(), env("KH_SHORT", MAX_SHORT_GROUPS));
-        let mut sets = vec![NibbleSets::default(); long_buckets + short_buckets];
+        let (max_long, max_short) = max_groups(model);
+        let long_buckets = BUCKETS * groups_for(long.len(), max_long);
+        let short_buckets = BUCKETS * groups_for(short.len(), max_short);
+        let mut sets = vec![BucketSets::default(); long_buckets + short_buckets];
         let mut chance = vec![0f64; sets.len()];
         for (pool, range) in [
             (&mut long, 0..long_buckets),
@@ -243,10 +342,10 @@ impl Plan {
                     .cmp(&(fingerprints[a].len(), &fingerprints[b]))
             });
             for &f in pool.iter() {
-                let mut best: Option<(f64, usize, NibbleSets, f64)> = None;
+                let mut best: Option<(f64, usize, BucketSets, f64)> = None;
                 for b in range.clone() {
-                    let grown = sets[b].with(&fingerprints[f]);
-                    let p = grown.pass_chance(&freq);
+                    let grown = sets[b].with(&fingerprints[f], model, &freq);
+                    let p = grown.pass_chance();
                     if best.as_ref().is_none_or(|(d, ..)| p - chance[b] < *d) {
                         best = Some((p - chance[b], b, grown, p));
                     }
@@ -257,28 +356,46 @@ impl Plan {
                 }
             }
         }
-        let groups = sets
-            .chunks(BUCKETS)
-            .map(|group| {
-                let mut masks = BucketMasks {
-                    lo: [[0; 16]; MASKS],
-                    hi: [[0; 16]; MASKS],
-                };
-                for (bit, set) in group.iter().enumerate() {
-                    for j in 0..MASKS {
-                        for n in 0..16 {
-                            if set.lo[j] & (1 << n) != 0 {
-                                masks.lo[j][n] |= 1 << bit;
-                            }
-                            if set.hi[j] & (1 << n) != 0 {
-                                masks.hi[j][n] |= 1 << bit;
+        let groups = match model {
+            Model::Nibbles => Groups::Nibbles(
+                sets.chunks(BUCKETS)
+                    .map(|group| {
+                        let mut masks = BucketMasks {
+                            lo: [[0; 16]; MASKS],
+                            hi: [[0; 16]; MASKS],
+                        };
+                        for (bit, set) in group.iter().enumerate() {
+                            for j in 0..MASKS {
+                                for n in bits(u128::from(set.lo[j])) {
+                                    masks.lo[j][n] |= 1 << bit;
+                                }
+                                for n in bits(u128::from(set.hi[j])) {
+                                    masks.hi[j][n] |= 1 << bit;
+                                }
                             }
                         }
-                    }
-                }
-                masks
-            })
-            .collect();
+                        masks
+                    })
+                    .collect(),
+            ),
+            Model::Bytes => Groups::Bytes(
+                sets.chunks(BUCKETS)
+                    .map(|group| {
+                        let mut masks = ByteMasks {
+                            table: [[0; 64]; MASKS],
+                        };
+                        for (bit, set) in group.iter().enumerate() {
+                            for j in 0..MASKS {
+                                for v in bits(u128::from(set.bytes[j])) {
+                                    masks.table[j][v] |= 1 << bit;
+                                }
+                            }
+                        }
+                        masks
+                    })
+                    .collect(),
+            ),
+        };
 
         let mut index: Vec<(usize, u64, u32)> = fingerprints
             .iter()
@@ -366,8 +483,14 @@ mod tests {
 
     #[test]
     fn case_variants_share_a_fingerprint() {
-        let plan = Plan::new(&[b"token", b"Token", b"TOKEN", b"secret_key"]);
-        assert_eq!(plan.owners.len(), 2);
-        assert_eq!(plan.groups.len(), 1);
+        for model in [Model::Nibbles, Model::Bytes] {
+            let plan = Plan::new(&[b"token", b"Token", b"TOKEN", b"secret_key"], model);
+            assert_eq!(plan.owners.len(), 2);
+            let groups = match &plan.groups {
+                Groups::Nibbles(groups) => groups.len(),
+                Groups::Bytes(groups) => groups.len(),
+            };
+            assert_eq!(groups, 1);
+        }
     }
 }
