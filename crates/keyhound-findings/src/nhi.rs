@@ -310,12 +310,12 @@ pub fn map_nhi(rule: &Rule, finding: &Finding, context: &NhiContext) -> Vec<NhiR
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Occurrence, Snippet};
     use keyhound_rules::RuleSet;
 
-    fn rule(kind: &str, privilege: &str, lifetime: &str) -> Rule {
+    pub(crate) fn rule(kind: &str, privilege: &str, lifetime: &str) -> Rule {
         let text = format!(
             r#"[[rule]]
 id = "acme.key"
@@ -338,7 +338,7 @@ negative_examples = ["acme_"]
         set.rules()[0].rule.clone()
     }
 
-    fn finding(secret: &str, paths: &[&str]) -> Finding {
+    pub(crate) fn finding(secret: &str, paths: &[&str]) -> Finding {
         Finding {
             rule_id: "acme.key".into(),
             rule_name: "Acme key".into(),
