@@ -11,7 +11,8 @@ use keyhound_report::{
     write,
 };
 use keyhound_rules::Rule;
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::inputs::BUILTIN;
 
@@ -199,54 +200,82 @@ fn sarif_results(finding: &Finding) -> usize {
     occurrences.iter().filter(|o| o.at_head).count().max(1)
 }
 
+/// The JSON document as far as the check reads it: the findings, each any JSON value.
+#[derive(Deserialize)]
+struct JsonDocument {
+    findings: Vec<IgnoredAny>,
+}
+
+/// The SARIF log as far as the check reads it: each run's results, each any JSON value.
+#[derive(Deserialize)]
+struct SarifLog {
+    runs: Vec<SarifRunResults>,
+}
+
+/// One SARIF run's results.
+#[derive(Deserialize)]
+struct SarifRunResults {
+    results: Vec<IgnoredAny>,
+}
+
+/// Parses `text` as JSON into `T`: syntax checked throughout, values not kept.
+fn parse<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> T {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} does not parse: {e}"))
+}
+
+/// Checks one rendering of `built` in `format`: it parses back, with every finding.
+fn check_parses(built: &Built, format: Format, text: &str, sarif_results: usize) {
+    match format {
+        Format::Json => {
+            let doc: JsonDocument = parse(text, "JSON");
+            assert_eq!(doc.findings.len(), built.findings.len());
+        }
+        Format::Sarif => {
+            let doc: SarifLog = parse(text, "SARIF");
+            let run = doc.runs.first().expect("a SARIF run");
+            assert_eq!(run.results.len(), sarif_results);
+        }
+        Format::Jsonl => {
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), built.findings.len());
+            for line in lines {
+                // A JSON value that starts with `{` is an object.
+                assert!(
+                    line.starts_with('{'),
+                    "a JSONL line is not an object: {line}"
+                );
+                let _: IgnoredAny = parse(line, "a JSONL line");
+            }
+        }
+        Format::Human => {}
+    }
+}
+
 /// Arbitrary findings (rules from the built-in set; paths, snippets, commits, lifecycle and
-/// owners from the bytes) through the human, JSON, JSONL and SARIF writers: JSON and SARIF
-/// parse back as JSON with every finding (SARIF: every occurrence it shows), JSONL is one JSON object a
-/// finding, each writer gives the same bytes twice, and no writer shows a secret unless asked.
+/// owners from the bytes) through the human, JSON, JSONL and SARIF writers, with and without
+/// `--show-secrets`: JSON and SARIF parse back as JSON with every finding (SARIF: every
+/// occurrence it shows), JSONL is one JSON object a finding, and no writer shows a secret
+/// unless asked. Each writer gives the same bytes for the same findings built a second time
+/// from the same bytes (without `--show-secrets`, where the writers redact; with it they run
+/// the same code and only print the secret).
 pub fn report_writers(data: &[u8]) {
     let Ok(built) = build(&mut Unstructured::new(data)) else {
         return;
     };
+    let again = build(&mut Unstructured::new(data)).expect("the same bytes build again");
     let results: usize = built.findings.iter().map(sarif_results).sum();
-    for show_secrets in [false, true] {
-        for format in Format::ALL {
-            let out = render(&built, format, show_secrets);
-            assert_eq!(
-                out,
-                render(&built, format, show_secrets),
-                "{format} not stable"
-            );
-            let text = String::from_utf8(out).expect("reports are UTF-8");
-            match format {
-                Format::Json => {
-                    let doc: Value = serde_json::from_str(&text).expect("JSON parses");
-                    let findings = doc["findings"].as_array().expect("a findings array");
-                    assert_eq!(findings.len(), built.findings.len());
-                }
-                Format::Sarif => {
-                    let doc: Value = serde_json::from_str(&text).expect("SARIF parses");
-                    let written = doc["runs"][0]["results"].as_array().expect("results");
-                    assert_eq!(written.len(), results);
-                }
-                Format::Jsonl => {
-                    let lines: Vec<&str> = text.lines().collect();
-                    assert_eq!(lines.len(), built.findings.len());
-                    for line in lines {
-                        let finding: Value = serde_json::from_str(line).expect("a JSON line");
-                        assert!(finding.is_object());
-                    }
-                }
-                Format::Human => {}
-            }
-            if show_secrets {
-                continue;
-            }
-            for finding in &built.findings {
-                let secret = &finding.secret;
-                if secret.starts_with(MARK) && !built.other_text.iter().any(|t| t.contains(MARK)) {
-                    assert!(!text.contains(secret.as_str()), "{format} shows a secret");
-                }
+    for format in Format::ALL {
+        let out = render(&built, format, false);
+        assert_eq!(out, render(&again, format, false), "{format} not stable");
+        let text = String::from_utf8(out).expect("reports are UTF-8");
+        check_parses(&built, format, &text, results);
+        for finding in &built.findings {
+            let secret = &finding.secret;
+            if secret.starts_with(MARK) && !built.other_text.iter().any(|t| t.contains(MARK)) {
+                assert!(!text.contains(secret.as_str()), "{format} shows a secret");
             }
         }
+        let shown = String::from_utf8(render(&built, format, true)).expect("reports are UTF-8");
+        check_parses(&built, format, &shown, results);
     }
 }

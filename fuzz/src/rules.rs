@@ -3,7 +3,7 @@
 
 use keyhound_engine::{Decoding, Engine, EngineOptions, Match, ScanStats, Scratch};
 use keyhound_rules::{Rule, RuleSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::inputs::{ENGINE, contains};
 
@@ -11,6 +11,14 @@ use crate::inputs::{ENGINE, contains};
 #[derive(Serialize)]
 struct RuleFile<'a> {
     rule: Vec<&'a Rule>,
+}
+
+/// A rules file read back, as the loader reads one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadBack {
+    #[serde(default)]
+    rule: Vec<Rule>,
 }
 
 /// `rules` as a rules file.
@@ -42,13 +50,15 @@ pub fn rule_loader(data: &[u8]) {
                 "a loaded rule does not compile: {}",
                 failures[0]
             );
-            let written = to_toml(set.rules().iter().map(|r| &r.rule).collect());
-            let mut again = RuleSet::new();
-            again
-                .add_toml("again.toml", &written)
-                .unwrap_or_else(|e| panic!("written rules do not load: {e:?}\n{written}"));
             let before: Vec<&Rule> = set.rules().iter().map(|r| &r.rule).collect();
-            let after: Vec<&Rule> = again.rules().iter().map(|r| &r.rule).collect();
+            let written = to_toml(before.clone());
+            // Read back as the loader reads a file (`[[rule]]` tables, no unknown field), but
+            // without its checks: the rules read back are compared equal to rules that passed
+            // them, and the checks are functions of the rule, so loading them again would only
+            // compile every pattern a third time.
+            let again: ReadBack = toml::from_str(&written)
+                .unwrap_or_else(|e| panic!("written rules do not read back: {e}\n{written}"));
+            let after: Vec<&Rule> = again.rule.iter().collect();
             assert_eq!(before, after, "rules changed on the way through TOML");
         }
     }

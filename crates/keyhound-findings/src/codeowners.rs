@@ -80,7 +80,14 @@ impl CodeOwners {
     /// The owners of `path` (relative to the repository root, `/`-separated): in each section,
     /// those of the last matching line; in file order, each once.
     pub fn owners_of(&self, path: &str) -> Vec<String> {
-        let path = path.trim_start_matches("./").trim_start_matches('/');
+        // Without empty and `.` components: the matcher strips one more `./` itself and panics
+        // on what is left if it starts with `/` (`/.//x`).
+        let components: Vec<&str> = path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        let path = components.join("/");
+        let path = path.as_str();
         let mut owners: Vec<String> = Vec::new();
         for section in &self.sections {
             let last = section.iter().rev().find(|entry| {
@@ -179,6 +186,26 @@ mod tests {
         assert_eq!(owners.owners_of("deploy/prod/secrets.env"), ["@alice"]);
         // Anchored: `/deploy/` is not `src/deploy/`.
         assert_eq!(owners.owners_of("src/deploy/x.rs"), ["@org/everyone"]);
+    }
+
+    /// Found by the `codeowners` fuzz target: a path whose `./` came after its leading `/`
+    /// reached the matcher as `/x` after it stripped the `./`, and the matcher panicked.
+    #[test]
+    fn empty_and_dot_components_are_dropped() {
+        let owners = CodeOwners::parse("* @everyone\n/deploy/ @sre\n");
+        for path in [
+            "/.//x",
+            "///.////x",
+            "./deploy//app.yaml",
+            "deploy/./app.yaml",
+        ] {
+            let expected: &[&str] = if path.contains("deploy") {
+                &["@sre"]
+            } else {
+                &["@everyone"]
+            };
+            assert_eq!(owners.owners_of(path), expected, "{path}");
+        }
     }
 
     #[test]

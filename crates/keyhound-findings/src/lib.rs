@@ -265,10 +265,17 @@ impl FindingSet {
                 f
             })
             .collect();
+        // The fingerprint breaks ties: in history, one rule can find different secrets at the
+        // same place (a key replaced in place), and the map's order differs from run to run.
         findings.sort_by(|a, b| {
             let (pa, pb) = (a.primary(), b.primary());
-            (&pa.path, pa.line, pa.column, &a.rule_id)
-                .cmp(&(&pb.path, pb.line, pb.column, &b.rule_id))
+            (&pa.path, pa.line, pa.column, &a.rule_id, &a.fingerprint).cmp(&(
+                &pb.path,
+                pb.line,
+                pb.column,
+                &b.rule_id,
+                &b.fingerprint,
+            ))
         });
         findings
     }
@@ -306,6 +313,27 @@ mod tests {
             "de0278ba2ce13ade9a4063fcd4e08b21"
         );
         assert_eq!(fingerprint("x.y", b""), "f21bdd5cb77b61a23e70c439a1765fcb");
+    }
+
+    /// Found by the `report_writers` fuzz target: two secrets of one rule at the same place
+    /// (in history, a key replaced in place) came out in the map's order, which differs from
+    /// one set to the next, so reports differed from run to run.
+    #[test]
+    fn findings_at_the_same_place_come_in_fingerprint_order() {
+        let rule = crate::nhi::tests::rule("api-key", "scoped", "static");
+        let occurrence = crate::nhi::tests::finding("", &["config.py"]).occurrences[0].clone();
+        let secrets: Vec<String> = (0..8).map(|i| format!("acme_secret{i}")).collect();
+        for _ in 0..16 {
+            let mut set = FindingSet::new();
+            for secret in &secrets {
+                set.add(0, &rule, secret.as_bytes(), occurrence.clone());
+            }
+            let findings = set.finish(|_| &rule, &NhiContext::default());
+            let fingerprints: Vec<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+            let mut sorted = fingerprints.clone();
+            sorted.sort_unstable();
+            assert_eq!(fingerprints, sorted);
+        }
     }
 
     #[test]

@@ -7,6 +7,12 @@ use crate::Commit;
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 
+/// Whole days from `from` to `to` (seconds since the epoch), 0 if `to` is earlier. Commit dates
+/// are whatever a commit claims (any `i64`), so the difference saturates rather than overflow.
+pub(crate) fn days_between(from: i64, to: i64) -> i64 {
+    to.saturating_sub(from).max(0) / DAY
+}
+
 /// Where a secret stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,7 +77,7 @@ impl Lifecycle {
             _ => as_of,
         };
         if let Some(end) = end {
-            let days = (end - first.date).max(0) / DAY;
+            let days = days_between(first.date, end);
             self.exposure_days = Some(days);
             self.overdue = days > i64::from(max_age_days);
         }
@@ -143,5 +149,30 @@ mod tests {
         let mut working_tree = Lifecycle::default();
         working_tree.assess(Some(31 * DAY), 30);
         assert_eq!(working_tree.exposure_days, None);
+    }
+
+    /// Found by the `report_writers` fuzz target: a commit may claim any date, and the
+    /// difference of two extreme ones overflowed (a panic in debug builds, a wrapped,
+    /// negative-turned-zero or wrong count in release).
+    #[test]
+    fn exposure_of_extreme_commit_dates_saturates() {
+        let mut active = Lifecycle {
+            status: Status::Active,
+            first_seen: Some(commit(i64::MIN)),
+            ..Lifecycle::default()
+        };
+        active.assess(Some(i64::MAX), 30);
+        assert_eq!(active.exposure_days, Some(i64::MAX / DAY));
+        assert!(active.overdue);
+
+        let mut removed = Lifecycle {
+            status: Status::Removed,
+            first_seen: Some(commit(i64::MAX)),
+            removed_in: Some(commit(i64::MIN)),
+            ..Lifecycle::default()
+        };
+        removed.assess(None, 30);
+        assert_eq!(removed.exposure_days, Some(0));
+        assert!(!removed.overdue);
     }
 }

@@ -233,7 +233,7 @@ pub fn map_nhi(rule: &Rule, finding: &Finding, context: &NhiContext) -> Vec<NhiR
             &finding.owner.introduced_by,
         )
     {
-        let idle_days = (as_of - last).max(0) / 86_400;
+        let idle_days = crate::lifecycle::days_between(last, as_of);
         if idle_days > i64::from(context.offboarding_days) {
             risks.push(risk(
                 "NHI1",
@@ -310,12 +310,12 @@ pub fn map_nhi(rule: &Rule, finding: &Finding, context: &NhiContext) -> Vec<NhiR
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Occurrence, Snippet};
     use keyhound_rules::RuleSet;
 
-    fn rule(kind: &str, privilege: &str, lifetime: &str) -> Rule {
+    pub(crate) fn rule(kind: &str, privilege: &str, lifetime: &str) -> Rule {
         let text = format!(
             r#"[[rule]]
 id = "acme.key"
@@ -338,7 +338,7 @@ negative_examples = ["acme_"]
         set.rules()[0].rule.clone()
     }
 
-    fn finding(secret: &str, paths: &[&str]) -> Finding {
+    pub(crate) fn finding(secret: &str, paths: &[&str]) -> Finding {
         Finding {
             rule_id: "acme.key".into(),
             rule_name: "Acme key".into(),
@@ -491,6 +491,25 @@ negative_examples = ["acme_"]
             ..context
         };
         assert!(!ids(&map_nhi(&r, &f, &patient)).contains(&"NHI1"));
+    }
+
+    /// A commit may claim any date: the idle time of an introducer whose last commit claims
+    /// the earliest date there is saturates instead of overflowing.
+    #[test]
+    fn nhi1_idle_days_saturate_at_extreme_commit_dates() {
+        let r = rule("api-key", "scoped", "expiring");
+        let context = NhiContext {
+            as_of: Some(i64::MAX),
+            offboarding_days: 180,
+            environments: None,
+        };
+        let mut f = finding("acme_x", &["src/app.py"]);
+        f.owner.introduced_by = Some("Ann <ann@example.org>".into());
+        f.owner.introducer_last_commit = Some(i64::MIN);
+        let risks = map_nhi(&r, &f, &context);
+        let nhi1 = risks.iter().find(|r| r.id == "NHI1").expect("NHI1");
+        let days = (i64::MAX / 86_400).to_string();
+        assert!(nhi1.reason.contains(&days), "{}", nhi1.reason);
     }
 
     #[test]
