@@ -1061,21 +1061,30 @@ pub struct PackCursor<'a> {
 impl PackCursor<'_> {
     /// The kind and content of object `id`, if a pack holds it and it decodes.
     pub fn find(&mut self, id: &gix::oid) -> Option<Decoded> {
-        self.find_within(id, MAX_REF_DELTA_DEPTH)
+        self.find_within(id, MAX_REF_DELTA_DEPTH, false)
     }
 
-    fn find_within(&mut self, id: &gix::oid, depth: usize) -> Option<Decoded> {
+    /// [`Self::find`], following at most `depth` bases named by id; `is_base`: the object is
+    /// a delta base (named by a ref delta), to be cached like every other base.
+    fn find_within(&mut self, id: &gix::oid, depth: usize, is_base: bool) -> Option<Decoded> {
         let packs = self.packs;
         packs.packs.iter().enumerate().find_map(|(n, pack)| {
             let at = pack.index.lookup(id)?;
-            self.object_at(n, pack.index.pack_offset_at_index(at), depth)
+            self.object_at(n, pack.index.pack_offset_at_index(at), depth, is_base)
                 .ok()
         })
     }
 
     /// The object at `offset` of pack `n`: its delta chain is followed down to a cached
-    /// object or a base, then rebuilt upwards, caching each step.
-    fn object_at(&mut self, n: usize, offset: u64, depth: usize) -> Result<Decoded, EntryError> {
+    /// object or a base, then rebuilt upwards, caching each base on the way (and the object
+    /// itself when `is_base`).
+    fn object_at(
+        &mut self,
+        n: usize,
+        offset: u64,
+        depth: usize,
+        is_base: bool,
+    ) -> Result<Decoded, EntryError> {
         let pack = &self.packs.packs[n];
         // Each delta of the chain, inflated on the way down to its base.
         let mut deltas = Vec::new();
@@ -1110,7 +1119,7 @@ impl PackCursor<'_> {
                     deltas.push((at, inflated));
                     let depth = depth.checked_sub(1).ok_or(EntryError::NoChainEnd)?;
                     break self
-                        .find_within(&base_id, depth)
+                        .find_within(&base_id, depth, true)
                         .ok_or_else(|| EntryError::MissingBase(base_id.to_string()))?;
                 }
                 EntryKind::Object(kind) => {
@@ -1119,7 +1128,7 @@ impl PackCursor<'_> {
                     // The object asked for is kept only when it is a base of another one
                     // asked for later (then it is met again on a chain's way down): most are
                     // asked for once, and caching them pushed out the bases still needed.
-                    if at != offset {
+                    if is_base || at != offset {
                         self.remember(n, at, kind, &data);
                     }
                     break (kind, data);
@@ -1128,7 +1137,7 @@ impl PackCursor<'_> {
         };
         while let Some((at, delta)) = deltas.pop() {
             data = Rc::new(apply_delta(&data, &delta)?);
-            if at != offset {
+            if is_base || at != offset {
                 self.remember(n, at, kind, &data);
             }
         }
