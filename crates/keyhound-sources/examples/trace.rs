@@ -32,8 +32,8 @@ fn main() -> anyhow::Result<()> {
     let present: gix::hashtable::HashSet<ObjectId> = gix::open(&path)?
         .objects
         .iter()?
-        .filter_map(Result::ok)
-        .collect();
+        .collect::<Result<_, _>>()
+        .context("listing the object database")?;
     let started = Instant::now();
     let trace = repo.trace(&TraceRequest {
         blobs: &blobs,
