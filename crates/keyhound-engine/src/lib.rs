@@ -794,9 +794,11 @@ fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
 /// secret lies inside another rule's secret (the same span: a more confident rule's; a larger
 /// one: an at least as confident rule's), exact duplicates of one rule (a decoded run that
 /// repeats a plain finding), and one rule's finds in decoded text that overlap its plain finds
-/// in the same input bytes. Dropped entries are marked with `rule = u32::MAX`.
+/// in the same input bytes, and a match of encoded text that holds a decoded match of the same
+/// provider. Dropped entries are marked with `rule = u32::MAX`.
 fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
     let confidence = |m: &RawMatch| rules[m.rule as usize].loaded.rule.confidence;
+    let provider = |m: &RawMatch| rules[m.rule as usize].loaded.rule.provider.as_str();
     let n = matches.len();
     if n < 2 {
         return;
@@ -824,9 +826,14 @@ fn resolve_overlaps(rules: &[CompiledRule], matches: &mut [RawMatch]) {
             // confidence both stand).
             let outranks = |cx: Confidence, cy: Confidence| cx > cy || (cx == cy && sa != sb);
             // One rule's find in the input as written outranks its find in the same bytes
-            // decoded (a webhook URL whose query holds `%3D`).
-            let plain_and_decoded = matches[ia].rule == matches[ib].rule
-                && matches[ia].decoding.is_some() != matches[ib].decoding.is_some();
+            // decoded (a webhook URL whose query holds `%3D`). So does a provider's rule for an
+            // encoded form (a base64-encoded key file) over what the same provider's rules find
+            // in it decoded: one finding, with the same fingerprint whether decoding is on.
+            let plain_and_decoded = matches[ia].decoding.is_some()
+                != matches[ib].decoding.is_some()
+                && (matches[ia].rule == matches[ib].rule
+                    || ((a_holds_b || b_holds_a)
+                        && provider(&matches[ia]) == provider(&matches[ib])));
             if same {
                 matches[ib].rule = u32::MAX;
             } else if plain_and_decoded {

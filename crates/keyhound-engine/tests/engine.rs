@@ -5,6 +5,7 @@ mod common;
 use base64::Engine as _;
 use common::{builtin_engine, github_token, random_string, scan};
 use keyhound_engine::{Decoding, Engine, EngineOptions, Match};
+use keyhound_rules::RuleSet;
 
 #[test]
 fn every_builtin_rule_compiles_and_its_examples_hold() {
@@ -192,6 +193,69 @@ fn base64_encoded_secrets_are_found_at_the_encoded_span() {
     assert_eq!(m.decoded, Some(Decoding::Base64));
     assert_eq!(m.secret, token.as_bytes());
     assert_eq!(&text[m.span.clone()], encoded);
+}
+
+#[test]
+fn a_base64_encoded_key_file_is_one_finding_of_its_provider() {
+    // A fake service account key file, base64-encoded as Kubernetes secrets hold it: a rule
+    // matches the encoded file, and another the key file once decoded. One finding of the
+    // provider, the encoded file's, with or without decoding (the same fingerprint).
+    let key_id = random_string(31, b"0123456789abcdef", 40);
+    let body = random_string(
+        32,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        1600,
+    );
+    let pem: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let file = format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"fake-proj-1\",\n  \
+         \"private_key_id\": \"{key_id}\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\",\n  \
+         \"client_email\": \"ci@fake-proj-1.iam.gserviceaccount.com\"\n}}\n",
+        pem.join("\\n")
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&file);
+    let text = format!("data:\n  key.json: {encoded}\n");
+    let gcp = |matches: &[(String, Match)]| -> Vec<String> {
+        matches
+            .iter()
+            .filter(|(id, _)| id.starts_with("gcp."))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let engine = builtin_engine();
+    let (matches, _) = scan(&engine, &text);
+    assert_eq!(
+        gcp(&matches),
+        ["gcp.service-account-key.base64"],
+        "{matches:?}"
+    );
+    let found = only(&matches, "gcp.service-account-key.base64");
+    assert_eq!(found.secret, encoded.as_bytes());
+    // The file as written is the other rule's, which names its key ID.
+    let (matches, _) = scan(&engine, &file);
+    assert_eq!(
+        only(&matches, "gcp.service-account-key").secret,
+        key_id.as_bytes()
+    );
+    let rules = RuleSet::builtin().expect("built-in rules load");
+    let plain = Engine::new(
+        &rules,
+        EngineOptions {
+            decode: false,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine builds");
+    let (matches, _) = scan(&plain, &text);
+    assert_eq!(
+        gcp(&matches),
+        ["gcp.service-account-key.base64"],
+        "{matches:?}"
+    );
 }
 
 /// A fake AWS secret access key holding both `/` and `+` (which URLs and JSON encode).
