@@ -16,6 +16,7 @@ pub mod encoding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;
+mod ignore_files;
 mod loose;
 pub mod odb;
 pub mod pack;
@@ -43,7 +44,9 @@ pub struct WalkOptions {
     pub max_file_size: Option<u64>,
     /// Follow symbolic links (loops are detected and reported).
     pub follow_symlinks: bool,
-    /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files.
+    /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files, of the directories walked
+    /// and of those above each root. An ignore file that is not a regular file (a FIFO, a
+    /// device) is never opened: it is an error naming it, and the walk goes on without it.
     pub respect_gitignore: bool,
     /// Walker threads; 0 picks one per core.
     pub threads: usize,
@@ -171,6 +174,17 @@ pub enum SourceError {
         /// Which alternate, and why.
         #[source]
         error: AlternatesError,
+    },
+    /// A line of an ignore file (`--gitignore`) that does not parse: the file's other lines
+    /// still apply.
+    #[error("{path}:{line}: {message}; the line is left out")]
+    IgnoreRule {
+        /// The ignore file, as displayed.
+        path: String,
+        /// The line, from 1 (0: the file as a whole).
+        line: usize,
+        /// What is wrong with it.
+        message: String,
     },
     /// A scan root does not exist.
     #[error("{path}: no such file or directory")]
@@ -323,17 +337,23 @@ pub fn walk(
     for root in rest {
         builder.add(root);
     }
-    let gitignore = options.respect_gitignore;
+    // The walker reads no ignore file itself: it would open a FIFO and wait for ever
+    // (`ignore_files`).
     builder
         .standard_filters(false)
         .hidden(false)
-        .git_ignore(gitignore)
-        .git_exclude(gitignore)
-        .ignore(gitignore)
-        .parents(gitignore)
-        .require_git(false)
         .follow_links(options.follow_symlinks)
         .threads(options.threads);
+    let ignore_rules = options
+        .respect_gitignore
+        .then(|| std::sync::Arc::new(ignore_files::IgnoreRules::new(&existing)));
+    let report_ignore_problems = || {
+        for problem in ignore_rules.iter().flat_map(|rules| rules.take_problems()) {
+            visit(FileEvent::Error(problem));
+        }
+    };
+    report_ignore_problems();
+    let rules_for_filter = ignore_rules.clone();
     let roots_for_filter = existing.clone();
     // The filter cannot call `visit` (it must be 'static): excluded entries are collected and
     // reported once the walk is over.
@@ -341,6 +361,13 @@ pub fn walk(
     let excluded_in_filter = std::sync::Arc::clone(&excluded);
     builder.filter_entry(move |entry| {
         if entry.depth() > 0 && entry.file_name() == ".git" {
+            return false;
+        }
+        // Left out by an ignore file: not counted, as git would not list it.
+        if let Some(rules) = &rules_for_filter
+            && entry.depth() > 0
+            && rules.ignores(entry)
+        {
             return false;
         }
         let keep = excludes.is_empty()
@@ -351,6 +378,8 @@ pub fn walk(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(display_path(entry.path()));
+        } else if let Some(rules) = &rules_for_filter {
+            rules.enter(entry);
         }
         keep
     });
@@ -379,6 +408,7 @@ pub fn walk(
             WalkState::Continue
         })
     });
+    report_ignore_problems();
     let excluded = std::mem::take(&mut *excluded.lock().unwrap_or_else(|p| p.into_inner()));
     for display_path in excluded {
         visit(FileEvent::Skipped {

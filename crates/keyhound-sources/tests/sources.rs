@@ -224,6 +224,256 @@ fn gitignore_is_honoured_only_when_asked() {
     assert!(honoured.files.iter().any(|f| f.ends_with(".env")));
 }
 
+/// Files under `root` (display paths relative to it) that a `--gitignore` walk of `root` keeps.
+fn kept_with_gitignore(root: &std::path::Path) -> Seen {
+    let mut seen = collect(
+        &[root.to_path_buf()],
+        &WalkOptions {
+            respect_gitignore: true,
+            ..WalkOptions::default()
+        },
+    );
+    let prefix = format!("{}/", root.display());
+    for file in &mut seen.files {
+        *file = file.strip_prefix(&prefix).unwrap().to_string();
+    }
+    seen
+}
+
+#[test]
+fn gitignore_rules_nest_negate_and_come_from_every_source() {
+    let outer = tempfile::tempdir().unwrap();
+    // Above the scanned root: its rules apply too.
+    write(outer.path(), ".gitignore", b"from-parent.txt\n");
+    let root = outer.path().join("root");
+    let files: &[(&str, &[u8])] = &[
+        (
+            ".gitignore",
+            b"\xef\xbb\xbf*.log\n!keep.log\n/anchored.txt\nbuild/\n# a comment\n",
+        ),
+        // `.ignore` wins over `.gitignore`.
+        (".ignore", b"!important.log\n"),
+        (".git/info/exclude", b"local-only.txt\n"),
+        ("a.log", b"x"),
+        ("keep.log", b"x"),
+        ("important.log", b"x"),
+        ("anchored.txt", b"x"),
+        ("from-parent.txt", b"x"),
+        ("local-only.txt", b"x"),
+        ("build/out.txt", b"x"),
+        // A deeper file wins over a shallower one.
+        ("sub/.gitignore", b"!a.log\n"),
+        ("sub/a.log", b"x"),
+        ("sub/b.log", b"x"),
+        ("sub/anchored.txt", b"x"),
+        // `build/` names directories only.
+        ("sub/build", b"x"),
+    ];
+    for (path, contents) in files {
+        write(&root, path, contents);
+    }
+    let seen = kept_with_gitignore(&root);
+    assert_eq!(
+        seen.files,
+        [
+            ".gitignore",
+            ".ignore",
+            "important.log",
+            "keep.log",
+            "sub/.gitignore",
+            "sub/a.log",
+            "sub/anchored.txt",
+            "sub/build",
+        ]
+    );
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+}
+
+/// Runs `job` on a thread and returns its result, failing the test if it takes over a minute
+/// (a hang: the thread is left behind, the test process ends with the failure).
+fn within_a_minute<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(job()));
+    receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("finished within a minute, not hung")
+}
+
+/// Makes a FIFO at `path`.
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn ignore_files_that_are_not_regular_files_are_errors_naming_them_and_never_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    write(&root, ".gitignore", b"*.log\n");
+    write(&root, "top.env", b"x");
+    write(&root, "top.log", b"x");
+    write(&root, "d/inner.env", b"x");
+    write(&root, "d/sub/.gitignore", b"*.tmp\n");
+    write(&root, "d/sub/deep.env", b"x");
+    write(&root, "d/sub/deep.tmp", b"x");
+    write(&root, "d/sub/deep.log", b"x");
+    write(&root, "e/.git/info/README", b"x");
+    write(&root, "e/e.env", b"x");
+    // Opening a FIFO for reading waits for a writer: the walk used to hang here for ever.
+    mkfifo(&root.join("d/.gitignore"));
+    mkfifo(&root.join("d/sub/.ignore"));
+    mkfifo(&root.join("e/.git/info/exclude"));
+    let seen = within_a_minute(move || kept_with_gitignore(&root));
+    // Every other rule still holds, and everything else is walked.
+    assert_eq!(
+        seen.files,
+        [
+            ".gitignore",
+            "d/inner.env",
+            "d/sub/.gitignore",
+            "d/sub/deep.env",
+            "e/e.env",
+            "top.env"
+        ]
+    );
+    let mut errors = seen.errors.clone();
+    errors.sort();
+    let root = dir.path().display().to_string();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for (error, file) in errors
+        .iter()
+        .zip(["d/.gitignore", "d/sub/.ignore", "e/.git/info/exclude"])
+    {
+        assert!(
+            error.starts_with(&format!("{root}/{file}: "))
+                && error.contains("not a regular file (a FIFO)"),
+            "{error}"
+        );
+    }
+    // Reported once, as an error: not walked (and counted) as a special file too.
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+}
+
+/// What a walk of one thread made of each file: read (its bytes), skipped (why) or an error.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Read(Vec<u8>),
+    Skipped(SkipReason),
+    Error(String),
+}
+
+#[cfg(unix)]
+#[test]
+fn files_that_vanish_or_change_between_the_listing_and_the_read_are_named_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["a.env", "b.env", "c.env", "d.env", "e.env", "f.env"];
+    for name in names {
+        write(dir.path(), name, format!("T={name}\n").as_bytes());
+    }
+    // With one thread, the walker lists the whole directory, then visits its files one by one:
+    // the first file it visits changes all the others, listed but not visited yet. Which file
+    // comes first depends on the file system's order: the others get their parts by name.
+    let parts: Mutex<Vec<(&str, &str)>> = Mutex::new(Vec::new());
+    let outcomes = Mutex::new(std::collections::BTreeMap::new());
+    let root = dir.path().to_path_buf();
+    walk(
+        std::slice::from_ref(&root),
+        &WalkOptions {
+            max_file_size: Some(1024),
+            threads: 1,
+            ..WalkOptions::default()
+        },
+        |event| {
+            let (shown, outcome) = match event {
+                FileEvent::File(input) => {
+                    let mut parts = parts.lock().unwrap();
+                    if parts.is_empty() {
+                        let first = input.path.file_name().unwrap();
+                        let first = names.iter().find(|n| **n == first).unwrap();
+                        let others = names.iter().filter(|n| *n != first);
+                        let roles = ["unchanged", "gone", "cut", "grown", "over", "fifo"];
+                        parts.push((first, "first"));
+                        parts.extend(others.copied().zip(roles));
+                        for (name, role) in parts.iter() {
+                            let path = root.join(name);
+                            match *role {
+                                "gone" => std::fs::remove_file(&path).unwrap(),
+                                "cut" => std::fs::File::options()
+                                    .write(true)
+                                    .open(&path)
+                                    .unwrap()
+                                    .set_len(2)
+                                    .unwrap(),
+                                "grown" => std::fs::write(&path, b"T=grown\nU=more\n").unwrap(),
+                                "over" => std::fs::write(&path, vec![b'x'; 2000]).unwrap(),
+                                "fifo" => {
+                                    std::fs::remove_file(&path).unwrap();
+                                    mkfifo(&path);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    let read = match open_file(&input) {
+                        Ok(Content::Bytes(bytes)) => Outcome::Read(bytes),
+                        Ok(Content::Stream(_)) => panic!("a small file streamed"),
+                        Err(e) => Outcome::Error(e.to_string()),
+                    };
+                    (input.display_path, read)
+                }
+                FileEvent::Skipped {
+                    display_path,
+                    reason,
+                } => (display_path, Outcome::Skipped(reason)),
+                FileEvent::Error(e) => {
+                    let SourceError::Io { path, .. } = &e else {
+                        panic!("{e}")
+                    };
+                    (path.clone(), Outcome::Error(e.to_string()))
+                }
+            };
+            outcomes.lock().unwrap().insert(shown, outcome);
+        },
+    )
+    .unwrap();
+    let outcomes = outcomes.into_inner().unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    for (name, role) in parts.into_inner().unwrap() {
+        let shown = format!("{prefix}{name}");
+        let outcome = &outcomes[&shown];
+        match role {
+            "first" | "unchanged" => {
+                assert_eq!(outcome, &Outcome::Read(format!("T={name}\n").into()))
+            }
+            // Gone between the listing and the visit: an error naming it.
+            "gone" => assert!(
+                matches!(outcome, Outcome::Error(e) if e.starts_with(&shown) && e.contains("No such file")),
+                "{outcome:?}"
+            ),
+            // Read as they are when read.
+            "cut" => assert_eq!(outcome, &Outcome::Read(b"T=".to_vec())),
+            "grown" => assert_eq!(outcome, &Outcome::Read(b"T=grown\nU=more\n".to_vec())),
+            "over" => assert_eq!(
+                outcome,
+                &Outcome::Skipped(SkipReason::TooLarge {
+                    size: 2000,
+                    limit: 1024
+                })
+            ),
+            // Never opened: it would wait for a writer.
+            "fifo" => assert_eq!(outcome, &Outcome::Skipped(SkipReason::Special)),
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(outcomes.len(), names.len());
+}
+
 #[test]
 fn files_over_the_size_limit_are_reported_as_skipped() {
     let dir = tempfile::tempdir().unwrap();

@@ -270,124 +270,75 @@ fn links_out_of_the_tree_and_dangling_links_are_counted_or_named() {
     assert_eq!(code(&only), 2, "{}", stdout(&only));
 }
 
-/// Opens the FIFO at `path` for writing once a reader has it open (polling, as opening it
-/// blocks until then), within a minute.
+/// Makes a FIFO at `path`.
 #[cfg(unix)]
-fn open_fifo_writer(path: &Path) -> std::fs::File {
-    use std::os::unix::fs::OpenOptionsExt;
-    const O_NONBLOCK: i32 = 0o4000;
-    for _ in 0..1200 {
-        // Without a reader, a non-blocking open for writing fails (ENXIO).
-        if let Ok(file) = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(O_NONBLOCK)
-            .open(path)
-        {
-            return file;
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+}
+
+/// Runs `keyhound ARGS` in `dir`, killing it (and failing) if it has not ended within a
+/// minute: a hang.
+fn run_within_a_minute(dir: &Path, args: &[&str]) -> Output {
+    let mut child = keyhound()
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("keyhound starts");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().expect("kill");
+            let out = child.wait_with_output().expect("reaped");
+            panic!("the scan hangs: {}", stderr(&out));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    panic!("nobody opened {} for reading", path.display());
+    child.wait_with_output().expect("output")
 }
 
 #[cfg(unix)]
 #[test]
-fn files_that_vanish_or_change_between_the_walk_and_the_read_are_named_and_the_rest_kept() {
+fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let secret: Vec<String> = (320..328).map(github_pat).collect();
+    let secret: Vec<String> = (320..326).map(github_pat).collect();
     write_tree(
         dir.path(),
         &[
-            ("keep.env", &format!("T={}\n", secret[0])),
-            ("d/gone.env", &format!("T={}\n", secret[1])),
-            ("d/cut.env", &format!("T={}\nT={}\n", secret[2], secret[3])),
-            ("d/grown.env", &format!("T={}\n", secret[4])),
-            ("d/over.env", &format!("T={}\n", secret[6])),
-            ("d/fifo.env", &format!("T={}\n", secret[7])),
+            (".gitignore", "ignored.env\n"),
+            ("ignored.env", &format!("T={}\n", secret[0])),
+            ("keep.env", &format!("T={}\n", secret[1])),
+            ("d/inner.env", &format!("T={}\n", secret[2])),
+            ("d/sub/.gitignore", "*.log\n"),
+            ("d/sub/x.log", &format!("T={}\n", secret[3])),
+            ("d/sub/deep.env", &format!("T={}\n", secret[4])),
+            ("d/sub/plain.env", "nothing here\n"),
         ],
     );
-    // The gate: with --gitignore the walker reads a directory's `.gitignore` after listing
-    // the directory and before visiting what it listed. A FIFO there holds the walk at that
-    // point until this test closes its end, so every change below falls between the listing
-    // and the read.
-    let d = dir.path().join("d");
-    let gate = d.join(".gitignore");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&gate)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    let stderr_file = std::fs::File::create(dir.path().join("stderr.txt")).expect("create");
-    let mut child = keyhound()
-        .current_dir(dir.path())
-        .args([
+    // The `ignore` crate's walker opened it and waited for a writer: the scan hung for ever.
+    mkfifo(&dir.path().join("d/.gitignore"));
+    let out = run_within_a_minute(
+        dir.path(),
+        &[
             "scan",
             "-q",
             "-v",
-            "-j",
-            "1",
             "--gitignore",
             "--no-history",
-            "--max-file-size",
-            "1K",
-            "--show-secrets",
             "-f",
             "json",
-            "-o",
-            "report.json",
-            "keep.env",
-            "d",
-        ])
-        .stderr(stderr_file)
-        .spawn()
-        .expect("keyhound starts");
-    let writer = open_fifo_writer(&gate);
-    std::fs::remove_file(d.join("gone.env")).expect("remove");
-    let cut = std::fs::OpenOptions::new()
-        .write(true)
-        .open(d.join("cut.env"))
-        .expect("open");
-    cut.set_len(format!("T={}\n", secret[2]).len() as u64)
-        .expect("truncate");
-    let append = |name: &str, text: &str| {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(d.join(name))
-            .expect("open");
-        std::io::Write::write_all(&mut file, text.as_bytes()).expect("append");
-    };
-    append("grown.env", &format!("T={}\n", secret[5]));
-    append("over.env", &"x".repeat(2000));
-    // A regular file when listed, a FIFO (that nobody writes) when read.
-    std::fs::remove_file(d.join("fifo.env")).expect("remove");
-    let made = std::process::Command::new("mkfifo")
-        .arg(d.join("fifo.env"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    drop(writer);
-
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            child.kill().expect("kill");
-            child.wait().expect("reaped");
-            panic!(
-                "the scan hangs: {}",
-                std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let err = std::fs::read_to_string(dir.path().join("stderr.txt")).expect("stderr");
-    assert_eq!(status.code(), Some(1), "{err}");
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("report.json")).expect("report"),
-    )
-    .expect("JSON");
+            "--show-secrets",
+            ".",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let report = json(&out);
     let mut found: Vec<&str> = report["findings"]
         .as_array()
         .expect("findings")
@@ -395,40 +346,67 @@ fn files_that_vanish_or_change_between_the_walk_and_the_read_are_named_and_the_r
         .map(|f| f["secret"].as_str().expect("secret"))
         .collect();
     found.sort();
-    // Kept: the untouched file, what stayed of the truncated one, the grown one whole.
-    let mut expected = vec![
-        secret[0].as_str(),
-        secret[2].as_str(),
-        secret[4].as_str(),
-        secret[5].as_str(),
-    ];
+    let mut expected = vec![secret[1].as_str(), secret[2].as_str(), secret[4].as_str()];
     expected.sort();
     assert_eq!(found, expected, "{err}");
-    // The vanished file is an error naming it; the one grown past the limit and the FIFO
-    // are skipped and named.
-    assert!(err.contains("error: d/gone.env"), "{err}");
     assert!(
-        err.contains("keyhound: skipped d/gone.env: unreadable"),
+        err.contains(
+            "keyhound: error: d/.gitignore: not a regular file (a FIFO), so its ignore rules \
+             are not applied\n"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("keyhound: skipped d/over.env: too large ("),
-        "{err}"
-    );
-    assert!(
-        err.contains("keyhound: skipped d/fifo.env: not a regular file"),
+        err.contains("keyhound: skipped d/.gitignore: unreadable"),
         "{err}"
     );
     let summary = &report["summary"];
+    // Counted once, as unreadable: not also as a special file of the walk.
     assert_eq!(summary["skipped"]["unreadable"], 1, "{summary}");
-    assert_eq!(summary["skipped"]["too_large"], 1, "{summary}");
-    // The FIFO swapped in, and the gate itself.
-    assert_eq!(summary["skipped"]["special"], 2, "{summary}");
-    assert_eq!(
-        summary["errors"].as_array().map(Vec::len),
-        Some(1),
-        "{summary}"
+    assert_eq!(summary["skipped"]["special"], 0, "{summary}");
+    assert_eq!(summary["files_skipped"], 1, "{summary}");
+    assert_eq!(summary["files_scanned"], 6, "{summary}");
+
+    // Nothing found in the rest: an error, never a clean result.
+    std::fs::remove_file(dir.path().join("d/inner.env")).expect("remove");
+    let out = run_within_a_minute(
+        &dir.path().join("d"),
+        &[
+            "scan",
+            "-q",
+            "--gitignore",
+            "--no-history",
+            "--exclude",
+            "deep.env",
+            ".",
+        ],
     );
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains(".gitignore: not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A FIFO given as the path to scan, or among the files, is never opened: skipped and
+    // counted, with or without --gitignore.
+    for gitignore in [false, true] {
+        let mut args = vec!["scan", "-q", "-f", "json", "--no-history", "d/.gitignore"];
+        if gitignore {
+            args.push("--gitignore");
+        }
+        let out = run_within_a_minute(dir.path(), &args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(json(&out)["summary"]["skipped"]["special"], 1);
+    }
+    let out = run_within_a_minute(
+        dir.path(),
+        &["scan", "-q", "-f", "json", "--no-history", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["summary"]["skipped"]["special"], 1);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(4));
 }
 
 #[test]
