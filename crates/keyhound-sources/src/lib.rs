@@ -30,6 +30,10 @@ use ignore::{WalkBuilder, WalkState};
 /// Files larger than this are streamed in chunks instead of read whole, so memory stays bounded.
 pub const STREAM_THRESHOLD: u64 = 64 * 1024 * 1024;
 
+/// How much a file listed with no size limit may grow before it is read: a read takes at most
+/// its size when listed plus this (see [`FileInput::read_bound`]).
+pub const GROWTH_MARGIN: u64 = 1 << 20;
+
 /// Bytes probed at the start of a file to decide whether it is binary.
 pub const BINARY_PROBE: usize = 8192;
 
@@ -61,6 +65,29 @@ pub struct FileInput {
     pub display_path: String,
     /// Size in bytes when it was listed.
     pub size: u64,
+    /// The size limit it was listed under ([`WalkOptions::max_file_size`]).
+    pub limit: Option<u64>,
+}
+
+impl FileInput {
+    /// The most bytes a read of it takes: the size limit it was listed under, else its size
+    /// when listed plus [`GROWTH_MARGIN`]. A file that holds more when read grew during the
+    /// scan: it is left out ([`SkipReason::Grew`]), as one over the limit when listed is.
+    pub fn read_bound(&self) -> u64 {
+        self.limit
+            .unwrap_or_else(|| self.size.saturating_add(GROWTH_MARGIN))
+    }
+
+    /// The error for this file found holding `size` bytes, past its read bound, when read.
+    fn grew(&self, size: u64) -> SourceError {
+        SourceError::Changed {
+            path: self.display_path.clone(),
+            reason: SkipReason::Grew {
+                size,
+                bound: self.read_bound(),
+            },
+        }
+    }
 }
 
 /// Why a file was not scanned.
@@ -80,6 +107,13 @@ pub enum SkipReason {
     /// Neither a regular file nor a directory: a FIFO, a socket, a device. Never opened, so a
     /// FIFO cannot block the scan.
     Special,
+    /// Grew during the scan past what its read may take ([`FileInput::read_bound`]).
+    Grew {
+        /// Its size when read (at least `bound + 1`).
+        size: u64,
+        /// The bound.
+        bound: u64,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -91,6 +125,10 @@ impl std::fmt::Display for SkipReason {
             Self::Excluded => f.write_str("excluded"),
             Self::Symlink => f.write_str("symbolic link not followed"),
             Self::Special => f.write_str("not a regular file"),
+            Self::Grew { size, bound } => write!(
+                f,
+                "grew during the scan to {size} bytes, past the {bound} its read may take"
+            ),
         }
     }
 }
@@ -174,6 +212,15 @@ pub enum SourceError {
         /// Which alternate, and why.
         #[source]
         error: AlternatesError,
+    },
+    /// A file changed between its listing and its read so that it is left out, as it would
+    /// have been when listed (see [`FileInput::read_bound`]).
+    #[error("{path}: {reason}")]
+    Changed {
+        /// The file, as displayed.
+        path: String,
+        /// Why it is left out.
+        reason: SkipReason,
     },
     /// A line of an ignore file (`--gitignore`) that does not parse: the file's other lines
     /// still apply.
@@ -448,6 +495,7 @@ fn visit_file(path: &Path, max_file_size: Option<u64>, visit: &(impl Fn(FileEven
             path: path.to_path_buf(),
             display_path: shown,
             size,
+            limit: max_file_size,
         })),
     }
 }
@@ -491,13 +539,60 @@ pub fn open_file(input: &FileInput) -> Result<Content, SourceError> {
     };
     let mut file = File::open(&input.path).map_err(io_error)?;
     let size = file.metadata().map_err(io_error)?.len();
+    // Bounded: a file that grows while it is read would be read without end.
+    let bound = input.read_bound();
+    if size > bound {
+        return Err(input.grew(size));
+    }
     if size > STREAM_THRESHOLD {
-        return Ok(Content::Stream(Box::new(file)));
+        return Ok(Content::Stream(Box::new(Bounded {
+            file,
+            left: bound,
+            input: input.clone(),
+        })));
     }
     let capacity = usize::try_from(size).unwrap_or(0).saturating_add(1);
     let mut bytes = Vec::with_capacity(capacity);
-    file.read_to_end(&mut bytes).map_err(io_error)?;
+    (&mut file)
+        .take(bound.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > bound {
+        let now = file.metadata().map_or(0, |meta| meta.len());
+        return Err(input.grew(now.max(bytes.len() as u64)));
+    }
     Ok(Content::Bytes(bytes))
+}
+
+/// A streamed file's reader that ends at its read bound, and fails there if the file holds
+/// more: it grew during the scan.
+struct Bounded {
+    file: File,
+    /// Bytes the bound still allows.
+    left: u64,
+    input: FileInput,
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0; 1];
+            return match self.file.read(&mut probe)? {
+                0 => Ok(0),
+                _ => {
+                    let bound = self.input.read_bound();
+                    let now = self.file.metadata().map_or(0, |meta| meta.len());
+                    Err(io::Error::other(self.input.grew(now.max(bound + 1))))
+                }
+            };
+        }
+        let room = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.file.read(&mut buf[..room])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// Standard input, always streamed: it may be larger than memory or never end.

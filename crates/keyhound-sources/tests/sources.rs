@@ -570,9 +570,140 @@ fn an_unopenable_file_is_an_error_naming_it() {
         path: dir.path().join("gone.txt"),
         display_path: "gone.txt".into(),
         size: 3,
+        limit: None,
     };
     let err = open_file(&input).unwrap_err();
     assert!(err.to_string().starts_with("gone.txt: "), "{err}");
+}
+
+/// The reason `open_file` gives for leaving out a file that changed since its listing.
+fn changed(read: Result<Content, SourceError>) -> SkipReason {
+    match read {
+        Err(SourceError::Changed { reason, .. }) => reason,
+        Err(e) => panic!("another error: {e}"),
+        Ok(Content::Bytes(bytes)) => panic!("read {} bytes", bytes.len()),
+        Ok(Content::Stream(_)) => panic!("streamed"),
+    }
+}
+
+#[test]
+fn a_file_grown_past_its_read_bound_before_the_read_is_left_out_as_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.txt");
+    let listed = |limit| keyhound_sources::FileInput {
+        path: path.clone(),
+        display_path: "log.txt".into(),
+        size: 10,
+        limit,
+    };
+    // Within the limit it was listed under: read whole, as it is now.
+    write(dir.path(), "log.txt", &[b'a'; 1024]);
+    let Content::Bytes(bytes) = open_file(&listed(Some(1024))).unwrap() else {
+        panic!("streamed")
+    };
+    assert_eq!(bytes.len(), 1024);
+    write(dir.path(), "log.txt", &[b'a'; 1025]);
+    let err = open_file(&listed(Some(1024))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "log.txt: grew during the scan to 1025 bytes, past the 1024 its read may take"
+    );
+    // No limit: its size when listed, plus the margin.
+    let bound = 10 + keyhound_sources::GROWTH_MARGIN;
+    write(dir.path(), "log.txt", &vec![b'a'; bound as usize]);
+    assert!(open_file(&listed(None)).is_ok());
+    write(dir.path(), "log.txt", &vec![b'a'; bound as usize + 1]);
+    assert_eq!(
+        changed(open_file(&listed(None))),
+        SkipReason::Grew {
+            size: bound + 1,
+            bound
+        }
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_that_grows_while_it_is_read_is_read_no_further_than_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing");
+    mkfifo(&path);
+    // Empty when listed; a writer adds 1 MiB while it is read (a FIFO, so that the growth
+    // happens during the read whatever the timing). The read used to take all of it.
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        let mut fifo = std::fs::OpenOptions::new()
+            .write(true)
+            .open(writer_path)
+            .unwrap();
+        for _ in 0..256 {
+            // The reader stops at its bound and closes its end: the rest fails to write.
+            if std::io::Write::write_all(&mut fifo, &[b'x'; 4096]).is_err() {
+                break;
+            }
+        }
+    });
+    let input = keyhound_sources::FileInput {
+        path,
+        display_path: "growing".into(),
+        size: 0,
+        limit: Some(10_000),
+    };
+    let read = within_a_minute(move || open_file(&input).map(|_| ()));
+    writer.join().unwrap();
+    match read {
+        Err(SourceError::Changed {
+            path,
+            reason: SkipReason::Grew { size, bound },
+        }) => {
+            assert_eq!(path, "growing");
+            assert_eq!(bound, 10_000);
+            assert_eq!(size, 10_001, "what was read: the bound and one byte");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_streamed_file_that_grows_while_it_is_read_ends_at_its_bound_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let size = keyhound_sources::STREAM_THRESHOLD + 1;
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(size).unwrap();
+    let input = keyhound_sources::FileInput {
+        path,
+        display_path: "big.log".into(),
+        size,
+        limit: None,
+    };
+    let Content::Stream(mut stream) = open_file(&input).unwrap() else {
+        panic!("read whole")
+    };
+    // Grows past its bound after the open, while it is streamed.
+    file.set_len(input.read_bound() + 4096).unwrap();
+    let mut counted = 0u64;
+    let mut buf = vec![0; 1 << 20];
+    let err = loop {
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) => panic!("ended at {counted} bytes without an error"),
+            Ok(n) => counted += n as u64,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(counted, input.read_bound());
+    assert!(
+        err.to_string()
+            .starts_with("big.log: grew during the scan to "),
+        "{err}"
+    );
+    // Not grown: streamed to its end.
+    file.set_len(size).unwrap();
+    let Content::Stream(stream) = open_file(&input).unwrap() else {
+        panic!("read whole")
+    };
+    let copied = std::io::copy(&mut { stream }, &mut std::io::sink()).unwrap();
+    assert_eq!(copied, size);
 }
 
 #[test]

@@ -140,6 +140,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         keyhound_sources::walk(&tree_roots, &options, |event| match event {
             FileEvent::File(input) => match keyhound_sources::open_file(&input) {
                 Ok(content) => scanner.content(&input.display_path, content, &found),
+                // Changed since it was listed: left out as it would have been then.
+                Err(SourceError::Changed { path, reason }) => {
+                    sink.skip(skip_reason(&reason), &path, reason)
+                }
                 Err(e) => sink.unreadable(&input.display_path, e.to_string()),
             },
             FileEvent::Skipped {
@@ -249,7 +253,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
 /// How the summary counts a file the walker left out.
 fn skip_reason(reason: &keyhound_sources::SkipReason) -> SkipReason {
     match reason {
-        keyhound_sources::SkipReason::TooLarge { .. } => SkipReason::TooLarge,
+        keyhound_sources::SkipReason::TooLarge { .. }
+        | keyhound_sources::SkipReason::Grew { .. } => SkipReason::TooLarge,
         keyhound_sources::SkipReason::Excluded => SkipReason::Excluded,
         keyhound_sources::SkipReason::Symlink => SkipReason::Symlink,
         keyhound_sources::SkipReason::Special => SkipReason::Special,
