@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -355,97 +355,13 @@ fn ignored(rules: Option<&Node>, path: &Path, is_dir: bool) -> bool {
     decided.into_iter().flatten().next().unwrap_or(false)
 }
 
-/// The bytes of the ignore file `path`; `None` when there is none. Anything but a regular file
-/// is an error, found before it is opened (opening a FIFO would wait for a writer, opening a
-/// device may act on it) and again on the file opened (without waiting), in case it was
-/// swapped in between.
+/// The bytes of the ignore file `path`; `None` when there is none. One that is not a regular
+/// file, or larger than [`MAX_IGNORE_FILE`], is an error saying its rules are not applied.
 fn read_ignore_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    let none_if_missing = |e: io::Error| match e.kind() {
-        io::ErrorKind::NotFound => Ok(None),
-        _ => Err(e),
-    };
-    match std::fs::metadata(path) {
-        Ok(meta) => regular(&meta)?,
-        Err(e) => return none_if_missing(e),
-    }
-    let file = match open_without_waiting(path) {
-        Ok(file) => file,
-        Err(e) => return none_if_missing(e),
-    };
-    regular(&file.metadata()?)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_IGNORE_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_IGNORE_FILE {
-        return Err(io::Error::other(format!(
-            "larger than {MAX_IGNORE_FILE} bytes, so its ignore rules are not applied"
-        )));
-    }
-    Ok(Some(bytes))
-}
-
-/// An error unless `meta` is a regular file's, naming what it is instead.
-fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
-    if meta.is_file() {
-        return Ok(());
-    }
-    Err(io::Error::other(format!(
-        "not a regular file ({}), so its ignore rules are not applied",
-        kind_of(&meta.file_type())
-    )))
-}
-
-/// What a file that is not a regular file is, in words.
-fn kind_of(kind: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_block_device() || kind.is_char_device() {
-            return "a device";
-        }
-    }
-    if kind.is_dir() {
-        "a directory"
-    } else {
-        "neither a file nor a directory"
-    }
-}
-
-/// Opens `path` for reading without waiting for a FIFO's writer (`O_NONBLOCK` where its value
-/// is known: Linux on its common architectures, and the BSDs and macOS).
-fn open_without_waiting(path: &Path) -> io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        #[cfg(all(
-            target_os = "linux",
-            any(
-                target_arch = "x86_64",
-                target_arch = "x86",
-                target_arch = "aarch64",
-                target_arch = "arm",
-                target_arch = "riscv64",
-                target_arch = "powerpc64",
-                target_arch = "s390x"
-            )
-        ))]
-        options.custom_flags(0o4000);
-        #[cfg(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        ))]
-        options.custom_flags(0x0004);
-    }
-    options.open(path)
+    crate::support_files::read_support_file(path, MAX_IGNORE_FILE).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{e}, so its ignore rules are not applied"),
+        )
+    })
 }

@@ -20,9 +20,11 @@ mod ignore_files;
 mod loose;
 pub mod odb;
 pub mod pack;
+mod support_files;
 
 pub use alternates::AlternatesError;
 pub use loose::{LooseError, LooseProblem};
+pub use support_files::read_support_file;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};

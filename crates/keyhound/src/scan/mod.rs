@@ -262,14 +262,17 @@ fn skip_reason(reason: &keyhound_sources::SkipReason) -> SkipReason {
 }
 
 /// The CODEOWNERS file of a scanned directory: the first of [`CODEOWNERS_LOCATIONS`] there.
-/// One that exists but cannot be read is reported, not taken for none.
+/// One that exists but cannot be read (or is no regular file: a FIFO would hold the scan for
+/// ever) is reported, not taken for none.
 fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
+    // GitHub reads 3 MB of it at most.
+    const MAX_CODEOWNERS: u64 = 16 << 20;
     let base = if root.is_dir() { root } else { root.parent()? };
     CODEOWNERS_LOCATIONS.iter().find_map(|location| {
         let path = base.join(location);
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        match keyhound_sources::read_support_file(&path, MAX_CODEOWNERS) {
+            Ok(Some(bytes)) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
+            Ok(None) => None,
             Err(e) => {
                 sink.error(format!("{}: cannot read: {e}", path.display()));
                 None

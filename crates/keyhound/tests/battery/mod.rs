@@ -409,6 +409,42 @@ fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(4));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_codeowners_is_an_error_naming_it_and_never_blocks_the_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(330);
+    write_tree(dir.path(), &[("app.env", &format!("T={token}\n"))]);
+    // Read whole (std::fs::read) for the owners of the findings: the scan waited for ever.
+    mkfifo(&dir.path().join("CODEOWNERS"));
+    let out = run_within_a_minute(
+        dir.path(),
+        &[
+            "scan",
+            "-q",
+            "--no-history",
+            "-f",
+            "json",
+            "--show-secrets",
+            ".",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let report = json(&out);
+    finding(&report, &token);
+    assert!(
+        err.contains("CODEOWNERS: cannot read: not a regular file (a FIFO)"),
+        "{err}"
+    );
+    assert_eq!(
+        report["summary"]["errors"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // The FIFO itself, met by the walk, is never opened.
+    assert_eq!(report["summary"]["skipped"]["special"], 1);
+}
+
 #[test]
 fn crlf_files_keep_their_lines_and_columns_and_no_secret_holds_a_carriage_return() {
     let dir = tempfile::tempdir().expect("tempdir");
