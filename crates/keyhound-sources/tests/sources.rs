@@ -475,6 +475,68 @@ fn files_that_vanish_or_change_between_the_listing_and_the_read_are_named_and_th
 }
 
 #[test]
+fn a_directory_that_vanishes_before_it_is_walked_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c"] {
+        write(dir.path(), &format!("{name}/file.txt"), b"x\n");
+    }
+    // One walker thread walks a directory whole before the next: when the first file is
+    // visited, the other two directories are listed in their parent but not read yet.
+    let first: Mutex<Option<String>> = Mutex::new(None);
+    let seen = Mutex::new(Seen::default());
+    let root = dir.path().to_path_buf();
+    walk(
+        std::slice::from_ref(&root),
+        &WalkOptions {
+            threads: 1,
+            ..WalkOptions::default()
+        },
+        |event| {
+            let mut seen = seen.lock().unwrap();
+            match event {
+                FileEvent::File(input) => {
+                    let mut first = first.lock().unwrap();
+                    if first.is_none() {
+                        let parent = input.path.parent().unwrap().to_path_buf();
+                        for name in ["a", "b", "c"] {
+                            if root.join(name) != parent {
+                                std::fs::remove_dir_all(root.join(name)).unwrap();
+                            }
+                        }
+                        *first = Some(parent.file_name().unwrap().to_string_lossy().into());
+                    }
+                    seen.files.push(input.display_path);
+                }
+                FileEvent::Skipped {
+                    display_path,
+                    reason,
+                } => seen.skipped.push((display_path, reason)),
+                FileEvent::Error(e) => seen.errors.push(e.to_string()),
+            }
+        },
+    )
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let first = first.into_inner().unwrap().unwrap();
+    assert_eq!(seen.files, [format!("{}/{first}/file.txt", root.display())]);
+    let mut errors = seen.errors;
+    errors.sort();
+    let gone: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .filter(|name| **name != first)
+        .map(|name| format!("{}/{name}: ", root.display()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for (error, gone) in errors.iter().zip(&gone) {
+        assert!(
+            error.starts_with(gone) && error.contains("No such file"),
+            "{error}"
+        );
+    }
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+}
+
+#[test]
 fn files_over_the_size_limit_are_reported_as_skipped() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.txt", b"tiny\n");
