@@ -236,6 +236,15 @@ impl IgnoreRules {
         let bytes = match read_ignore_file(file) {
             Ok(None) => return Some(Gitignore::empty()),
             Ok(Some(bytes)) => bytes,
+            // In a directory that cannot be read, whose own error the walk reports.
+            Err(source)
+                if source.kind() == io::ErrorKind::PermissionDenied
+                    && file
+                        .parent()
+                        .is_some_and(|dir| std::fs::read_dir(dir).is_err()) =>
+            {
+                return Some(Gitignore::empty());
+            }
             Err(source) => {
                 self.report(SourceError::Io {
                     path: shown,

@@ -144,6 +144,8 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
             ("ok.env", &format!("T={readable}\n")),
             ("locked.env", &format!("T={locked}\n")),
             ("closed/inner.env", &format!("T={locked}\n")),
+            ("open/.gitignore", "*.log\n"),
+            ("open/app.log", "started\n"),
         ],
     );
     let mode = |path: &str, mode: u32| {
@@ -152,6 +154,9 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
     };
     mode("locked.env", 0o000);
     mode("closed", 0o000);
+    // An input without --gitignore; with it, an ignore file whose rules cannot be applied:
+    // named and counted once either way.
+    mode("open/.gitignore", 0o000);
     let run = |args: &[&str]| {
         keyhound_bound_by_permissions(dir.path()).map(|mut cmd| {
             cmd.current_dir(dir.path())
@@ -161,9 +166,20 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
         })
     };
     let all = run(&["scan", "-q", "-f", "json", "--show-secrets", "."]);
+    // With --gitignore, keyhound reads each directory's ignore files itself: the closed
+    // directory's is not one more error.
+    let all_gitignore = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "json",
+        "--show-secrets",
+        "--gitignore",
+        ".",
+    ]);
     let alone = run(&["scan", "-q", "locked.env"]);
     mode("closed", 0o755);
-    let (Some(all), Some(alone)) = (all, alone) else {
+    let (Some(all), Some(all_gitignore), Some(alone)) = (all, all_gitignore, alone) else {
         // Root that cannot shed its capabilities reads through permissions: everything is
         // scanned, nothing is an error.
         let out = run_in(
@@ -176,26 +192,30 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
         assert_eq!(report["summary"]["skipped"]["unreadable"], 0);
         return;
     };
-    assert_eq!(
-        code(&all),
-        1,
-        "findings of the readable parts: {}",
-        stderr(&all)
-    );
-    let err = stderr(&all);
-    assert!(
-        err.contains("locked.env") && err.contains("closed"),
-        "{err}"
-    );
-    let report = json(&all);
-    finding(&report, &readable);
-    let summary = &report["summary"];
-    assert_eq!(summary["skipped"]["unreadable"], 2, "{summary}");
-    assert_eq!(
-        summary["errors"].as_array().map(Vec::len),
-        Some(2),
-        "{summary}"
-    );
+    for all in [all, all_gitignore] {
+        assert_eq!(
+            code(&all),
+            1,
+            "findings of the readable parts: {}",
+            stderr(&all)
+        );
+        let err = stderr(&all);
+        assert!(
+            err.contains("locked.env")
+                && err.contains("closed")
+                && err.contains("open/.gitignore: Permission denied"),
+            "{err}"
+        );
+        let report = json(&all);
+        finding(&report, &readable);
+        let summary = &report["summary"];
+        assert_eq!(summary["skipped"]["unreadable"], 3, "{summary}");
+        assert_eq!(
+            summary["errors"].as_array().map(Vec::len),
+            Some(3),
+            "{summary}"
+        );
+    }
     // Only unreadable input: an error, never a clean result.
     assert_eq!(code(&alone), 2, "{}", stdout(&alone));
     assert!(stderr(&alone).contains("locked.env"), "{}", stderr(&alone));
