@@ -25,20 +25,23 @@ struct Seen {
     errors: Vec<String>,
 }
 
-fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
-    let seen = Mutex::new(Seen::default());
-    walk(roots, options, |event| {
-        let mut seen = seen.lock().unwrap();
+impl Seen {
+    /// Notes what the walker met.
+    fn record(&mut self, event: FileEvent) {
         match event {
-            FileEvent::File(input) => seen.files.push(input.display_path),
+            FileEvent::File(input) => self.files.push(input.display_path),
             FileEvent::Skipped {
                 display_path,
                 reason,
-            } => seen.skipped.push((display_path, reason)),
-            FileEvent::Error(e) => seen.errors.push(e.to_string()),
+            } => self.skipped.push((display_path, reason)),
+            FileEvent::Error(e) => self.errors.push(e.to_string()),
         }
-    })
-    .unwrap();
+    }
+}
+
+fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
+    let seen = Mutex::new(Seen::default());
+    walk(roots, options, |event| seen.lock().unwrap().record(event)).unwrap();
     let mut seen = seen.into_inner().unwrap();
     seen.files.sort();
     seen
@@ -492,27 +495,17 @@ fn a_directory_that_vanishes_before_it_is_walked_is_an_error_naming_it() {
             ..WalkOptions::default()
         },
         |event| {
-            let mut seen = seen.lock().unwrap();
-            match event {
-                FileEvent::File(input) => {
-                    let mut first = first.lock().unwrap();
-                    if first.is_none() {
-                        let parent = input.path.parent().unwrap().to_path_buf();
-                        for name in ["a", "b", "c"] {
-                            if root.join(name) != parent {
-                                std::fs::remove_dir_all(root.join(name)).unwrap();
-                            }
-                        }
-                        *first = Some(parent.file_name().unwrap().to_string_lossy().into());
+            let mut first = first.lock().unwrap();
+            if let (FileEvent::File(input), None) = (&event, first.as_ref()) {
+                let parent = input.path.parent().unwrap().to_path_buf();
+                for name in ["a", "b", "c"] {
+                    if root.join(name) != parent {
+                        std::fs::remove_dir_all(root.join(name)).unwrap();
                     }
-                    seen.files.push(input.display_path);
                 }
-                FileEvent::Skipped {
-                    display_path,
-                    reason,
-                } => seen.skipped.push((display_path, reason)),
-                FileEvent::Error(e) => seen.errors.push(e.to_string()),
+                *first = Some(parent.file_name().unwrap().to_string_lossy().into());
             }
+            seen.lock().unwrap().record(event);
         },
     )
     .unwrap();

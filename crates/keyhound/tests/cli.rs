@@ -2569,15 +2569,7 @@ fn an_image_pull_secret_is_reported_only_when_its_docker_config_holds_a_credenti
     );
     let out = run_in(
         dir.path(),
-        &[
-            "scan",
-            "-q",
-            "--no-history",
-            "-f",
-            "json",
-            "--show-secrets",
-            ".",
-        ],
+        &[&SCAN_JSON[..], &["--no-history", "."]].concat(),
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);

@@ -344,17 +344,7 @@ fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its
     mkfifo(&dir.path().join("d/.gitignore"));
     let out = run_within_a_minute(
         dir.path(),
-        &[
-            "scan",
-            "-q",
-            "-v",
-            "--gitignore",
-            "--no-history",
-            "-f",
-            "json",
-            "--show-secrets",
-            ".",
-        ],
+        &[&SCAN_JSON[..], &["-v", "--gitignore", "--no-history", "."]].concat(),
     );
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
@@ -439,15 +429,7 @@ fn a_fifo_named_codeowners_is_an_error_naming_it_and_never_blocks_the_scan() {
     mkfifo(&dir.path().join("CODEOWNERS"));
     let out = run_within_a_minute(
         dir.path(),
-        &[
-            "scan",
-            "-q",
-            "--no-history",
-            "-f",
-            "json",
-            "--show-secrets",
-            ".",
-        ],
+        &[&SCAN_JSON[..], &["--no-history", "."]].concat(),
     );
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
