@@ -539,8 +539,16 @@ pub fn open_file(input: &FileInput) -> Result<Content, SourceError> {
         path: input.display_path.clone(),
         source,
     };
-    let mut file = File::open(&input.path).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
+    // Without waiting: a FIFO swapped in since the listing would block the read for ever.
+    let mut file = support_files::open_without_waiting(&input.path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(SourceError::Changed {
+            path: input.display_path.clone(),
+            reason: SkipReason::Special,
+        });
+    }
+    let size = meta.len();
     // Bounded: a file that grows while it is read would be read without end.
     let bound = input.read_bound();
     if size > bound {

@@ -66,7 +66,7 @@ fn kind_of(kind: &std::fs::FileType) -> &'static str {
 
 /// Opens `path` for reading without waiting for a FIFO's writer (`O_NONBLOCK` where its value
 /// is known: Linux on its common architectures, and the BSDs and macOS).
-fn open_without_waiting(path: &Path) -> io::Result<std::fs::File> {
+pub(crate) fn open_without_waiting(path: &Path) -> io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
