@@ -364,9 +364,13 @@ fn ignored(rules: Option<&Node>, path: &Path, is_dir: bool) -> bool {
     decided.into_iter().flatten().next().unwrap_or(false)
 }
 
-/// The bytes of the ignore file `path`; `None` when there is none. One that is not a regular
+/// The bytes of the ignore file `path`; `None` when there is none, or a directory of that name
+/// (no ignore file, as for git: it is walked like any directory). One that is not a regular
 /// file, or larger than [`MAX_IGNORE_FILE`], is an error saying its rules are not applied.
 fn read_ignore_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    if path.is_dir() {
+        return Ok(None);
+    }
     crate::support_files::read_support_file(path, MAX_IGNORE_FILE).map_err(|e| {
         io::Error::new(
             e.kind(),

@@ -328,6 +328,8 @@ fn ignore_files_that_are_not_regular_files_are_errors_naming_them_and_never_bloc
     write(&root, "d/sub/deep.log", b"x");
     write(&root, "e/.git/info/README", b"x");
     write(&root, "e/e.env", b"x");
+    // A directory of that name is no ignore file: walked like any other.
+    write(&root, "e/.gitignore/kept.env", b"x");
     // Opening a FIFO for reading waits for a writer: the walk used to hang here for ever.
     mkfifo(&root.join("d/.gitignore"));
     mkfifo(&root.join("d/sub/.ignore"));
@@ -341,6 +343,7 @@ fn ignore_files_that_are_not_regular_files_are_errors_naming_them_and_never_bloc
             "d/inner.env",
             "d/sub/.gitignore",
             "d/sub/deep.env",
+            "e/.gitignore/kept.env",
             "e/e.env",
             "top.env"
         ]
