@@ -82,7 +82,9 @@ impl IgnoreRules {
             entered: Mutex::new(HashMap::new()),
             problems: Mutex::new(Vec::new()),
         };
-        let mut above: HashMap<PathBuf, Option<Arc<Node>>> = HashMap::new();
+        // By absolute path: each directory's files are read (and their problems reported)
+        // once, whether it is a root, above one, or both.
+        let mut read: HashMap<PathBuf, Arc<DirState>> = HashMap::new();
         for root in roots {
             if !root.is_dir() || rules.roots.contains_key(root) {
                 continue;
@@ -92,22 +94,29 @@ impl IgnoreRules {
                 .or_else(|_| std::path::absolute(root))
                 .unwrap_or_else(|_| root.clone());
             let mut inherited = None;
-            let mut ancestors: Vec<&Path> = absolute.ancestors().skip(1).collect();
+            let mut ancestors: Vec<&Path> = absolute.ancestors().collect();
             ancestors.reverse();
-            for ancestor in ancestors {
-                inherited = match above.get(ancestor) {
-                    Some(known) => known.clone(),
+            for dir in ancestors {
+                let state = match read.get(dir) {
+                    Some(known) => Arc::clone(known),
                     None => {
-                        let shown = |name: &str| ancestor.join(name).display().to_string();
-                        let state = rules.load(ancestor, ancestor.to_path_buf(), &shown, inherited);
-                        above.insert(ancestor.to_path_buf(), state.rules.clone());
-                        state.rules
+                        let state = if dir == absolute {
+                            let shown = |name: &str| display_path(&root.join(name));
+                            rules.load(root, absolute.clone(), &shown, inherited)
+                        } else {
+                            let shown = |name: &str| dir.join(name).display().to_string();
+                            rules.load(dir, dir.to_path_buf(), &shown, inherited)
+                        };
+                        let state = Arc::new(state);
+                        read.insert(dir.to_path_buf(), Arc::clone(&state));
+                        state
                     }
                 };
+                inherited = state.rules.clone();
+                if dir == absolute {
+                    rules.roots.insert(root.clone(), state);
+                }
             }
-            let shown = |name: &str| display_path(&root.join(name));
-            let state = rules.load(root, absolute, &shown, inherited);
-            rules.roots.insert(root.clone(), Arc::new(state));
         }
         rules
     }

@@ -364,6 +364,26 @@ fn ignore_files_that_are_not_regular_files_are_errors_naming_them_and_never_bloc
     }
     // Reported once, as an error: not walked (and counted) as a special file too.
     assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+
+    // A directory that is a root and above another root has its files read once.
+    let roots = [dir.path().join("d/sub"), dir.path().join("d")];
+    let seen = within_a_minute(move || {
+        collect(
+            &roots,
+            &WalkOptions {
+                respect_gitignore: true,
+                ..WalkOptions::default()
+            },
+        )
+    });
+    // (d/sub is walked twice, once from each root, and so is its .ignore reported.)
+    let about_d = |error: &&String| error.starts_with(&format!("{root}/d/.gitignore: "));
+    assert_eq!(
+        seen.errors.iter().filter(about_d).count(),
+        1,
+        "{:?}",
+        seen.errors
+    );
 }
 
 /// What a walk of one thread made of each file: read (its bytes), skipped (why) or an error.
