@@ -308,13 +308,14 @@ impl IgnoreRules {
         if !kind.is_file() {
             return None;
         }
-        // `gitdir: PATH` on its first line; that directory's `commondir` names the repository.
-        let first_line = |file: &Path, shown: String| -> Option<String> {
-            match read_ignore_file(file) {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes?).into_owned();
-                    text.lines().next().map(str::to_string)
-                }
+        // `gitdir: PATH` on its first line (relative to `dir`); the repository is that
+        // directory, or the one its `commondir` names (a worktree's, relative to it).
+        let first_line = |file: &Path, shown: String| -> Option<Option<String>> {
+            match crate::support_files::read_support_file(file, MAX_IGNORE_FILE) {
+                Ok(bytes) => Some(bytes.map(|bytes| {
+                    let text = String::from_utf8_lossy(&bytes);
+                    text.lines().next().unwrap_or_default().to_string()
+                })),
                 Err(source) => {
                     self.report(SourceError::Io {
                         path: shown,
@@ -324,14 +325,12 @@ impl IgnoreRules {
                 }
             }
         };
-        let line = first_line(&dot_git, shown(".git"))?;
-        let git_dir = PathBuf::from(line.strip_prefix("gitdir: ")?);
+        let line = first_line(&dot_git, shown(".git"))??;
+        let git_dir = dir.join(line.strip_prefix("gitdir: ")?);
         let commondir = git_dir.join("commondir");
-        let common = first_line(&commondir, commondir.display().to_string())?;
-        let common = if common.starts_with('.') {
-            git_dir.join(common)
-        } else {
-            PathBuf::from(common)
+        let common = match first_line(&commondir, commondir.display().to_string())? {
+            Some(common) => git_dir.join(common),
+            None => git_dir,
         };
         let exclude_shown = common.join("info/exclude").display().to_string();
         Some((common, exclude_shown))

@@ -293,6 +293,33 @@ fn gitignore_rules_nest_negate_and_come_from_every_source() {
     assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
 }
 
+#[test]
+fn info_exclude_is_found_through_a_worktrees_and_a_submodules_git_file() {
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    write(&repo, "a.txt", b"x");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "a.txt"]);
+    git(&repo, &["commit", "-q", "-m", "First"]);
+    write(&repo, ".git/info/exclude", b"local.txt\n");
+    // A worktree: `.git` is a file naming the worktree's git directory, whose `commondir`
+    // names the repository's.
+    git(&repo, &["worktree", "add", "-q", "../wt"]);
+    let wt = outer.path().join("wt");
+    write(&wt, "local.txt", b"x");
+    // A submodule's checkout: `gitdir:` relative to it, and no `commondir`.
+    write(&repo, "sub/.git", b"gitdir: ../.git/modules/sub\n");
+    write(&repo, ".git/modules/sub/info/exclude", b"sub-local.txt\n");
+    write(&repo, "sub/sub-local.txt", b"x");
+    write(&repo, "sub/kept.txt", b"x");
+    let seen = kept_with_gitignore(&wt);
+    assert_eq!(seen.files, ["a.txt"]);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    let seen = kept_with_gitignore(&repo);
+    assert_eq!(seen.files, ["a.txt", "sub/kept.txt"]);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
 /// Runs `job` on a thread and returns its result, failing the test if it takes over a minute
 /// (a hang: the thread is left behind, the test process ends with the failure).
 fn within_a_minute<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
