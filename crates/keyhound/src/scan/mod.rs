@@ -154,6 +154,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                 SourceError::Io { path, .. } | SourceError::Walk { path, .. } => {
                     sink.unreadable(path, e.to_string())
                 }
+                // An ignore file's line that does not parse (git may read it, the glob syntax
+                // differs) only makes the scan cover more: said, not an error.
+                SourceError::IgnoreRule { .. } => {
+                    sink.progress.suspend(|| eprintln!("keyhound: {e}"))
+                }
                 _ => sink.error(e.to_string()),
             },
         })

@@ -419,6 +419,39 @@ fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(4));
 }
 
+#[test]
+fn an_ignore_file_line_that_does_not_parse_is_named_and_only_that_line_is_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(331);
+    write_tree(
+        dir.path(),
+        &[
+            // Git takes `{` literally; the glob syntax keyhound uses reads an alternation.
+            (".gitignore", "*.tmp\n{draft,old\n"),
+            ("scratch.tmp", &format!("T={token}\n")),
+            ("app.env", "nothing\n"),
+        ],
+    );
+    let out = run_in(
+        dir.path(),
+        &["scan", "-q", "--gitignore", "--no-history", "."],
+    );
+    let err = stderr(&out);
+    // Nothing found, and nothing left unread: the other rules hold, the bad line only
+    // means more is scanned.
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(
+        err.starts_with("keyhound: .gitignore:2: error parsing glob '{draft,old'")
+            && err.ends_with("; the line is left out\n"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("no findings in 2 files"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_named_codeowners_is_an_error_naming_it_and_never_blocks_the_scan() {
