@@ -16,18 +16,25 @@ pub mod encoding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;
+mod ignore_files;
 mod loose;
 pub mod odb;
 pub mod pack;
+mod support_files;
 
 pub use alternates::AlternatesError;
 pub use loose::{LooseError, LooseProblem};
+pub use support_files::read_support_file;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
 /// Files larger than this are streamed in chunks instead of read whole, so memory stays bounded.
 pub const STREAM_THRESHOLD: u64 = 64 * 1024 * 1024;
+
+/// How much a file listed with no size limit may grow before it is read: a read takes at most
+/// its size when listed plus this (see [`FileInput::read_bound`]).
+pub const GROWTH_MARGIN: u64 = 1 << 20;
 
 /// Bytes probed at the start of a file to decide whether it is binary.
 pub const BINARY_PROBE: usize = 8192;
@@ -43,7 +50,9 @@ pub struct WalkOptions {
     pub max_file_size: Option<u64>,
     /// Follow symbolic links (loops are detected and reported).
     pub follow_symlinks: bool,
-    /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files.
+    /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files, of the directories walked
+    /// and of those above each root. An ignore file that is not a regular file (a FIFO, a
+    /// device) is never opened: it is an error naming it, and the walk goes on without it.
     pub respect_gitignore: bool,
     /// Walker threads; 0 picks one per core.
     pub threads: usize,
@@ -58,6 +67,29 @@ pub struct FileInput {
     pub display_path: String,
     /// Size in bytes when it was listed.
     pub size: u64,
+    /// The size limit it was listed under ([`WalkOptions::max_file_size`]).
+    pub limit: Option<u64>,
+}
+
+impl FileInput {
+    /// The most bytes a read of it takes: the size limit it was listed under, else its size
+    /// when listed plus [`GROWTH_MARGIN`]. A file that holds more when read grew during the
+    /// scan: it is left out ([`SkipReason::Grew`]), as one over the limit when listed is.
+    pub fn read_bound(&self) -> u64 {
+        self.limit
+            .unwrap_or_else(|| self.size.saturating_add(GROWTH_MARGIN))
+    }
+
+    /// The error for this file found holding `size` bytes, past its read bound, when read.
+    fn grew(&self, size: u64) -> SourceError {
+        SourceError::Changed {
+            path: self.display_path.clone(),
+            reason: SkipReason::Grew {
+                size,
+                bound: self.read_bound(),
+            },
+        }
+    }
 }
 
 /// Why a file was not scanned.
@@ -77,6 +109,13 @@ pub enum SkipReason {
     /// Neither a regular file nor a directory: a FIFO, a socket, a device. Never opened, so a
     /// FIFO cannot block the scan.
     Special,
+    /// Grew during the scan past what its read may take ([`FileInput::read_bound`]).
+    Grew {
+        /// Its size when read (at least `bound + 1`).
+        size: u64,
+        /// The bound.
+        bound: u64,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -88,6 +127,10 @@ impl std::fmt::Display for SkipReason {
             Self::Excluded => f.write_str("excluded"),
             Self::Symlink => f.write_str("symbolic link not followed"),
             Self::Special => f.write_str("not a regular file"),
+            Self::Grew { size, bound } => write!(
+                f,
+                "grew during the scan to {size} bytes, past the {bound} its read may take"
+            ),
         }
     }
 }
@@ -171,6 +214,26 @@ pub enum SourceError {
         /// Which alternate, and why.
         #[source]
         error: AlternatesError,
+    },
+    /// A file changed between its listing and its read so that it is left out, as it would
+    /// have been when listed (see [`FileInput::read_bound`]).
+    #[error("{path}: {reason}")]
+    Changed {
+        /// The file, as displayed.
+        path: String,
+        /// Why it is left out.
+        reason: SkipReason,
+    },
+    /// A line of an ignore file (`--gitignore`) that does not parse: the file's other lines
+    /// still apply.
+    #[error("{path}:{line}: {message}; the line is left out")]
+    IgnoreRule {
+        /// The ignore file, as displayed.
+        path: String,
+        /// The line, from 1 (0: the file as a whole).
+        line: usize,
+        /// What is wrong with it.
+        message: String,
     },
     /// A scan root does not exist.
     #[error("{path}: no such file or directory")]
@@ -323,17 +386,23 @@ pub fn walk(
     for root in rest {
         builder.add(root);
     }
-    let gitignore = options.respect_gitignore;
+    // The walker reads no ignore file itself: it would open a FIFO and wait for ever
+    // (`ignore_files`).
     builder
         .standard_filters(false)
         .hidden(false)
-        .git_ignore(gitignore)
-        .git_exclude(gitignore)
-        .ignore(gitignore)
-        .parents(gitignore)
-        .require_git(false)
         .follow_links(options.follow_symlinks)
         .threads(options.threads);
+    let ignore_rules = options
+        .respect_gitignore
+        .then(|| std::sync::Arc::new(ignore_files::IgnoreRules::new(&existing)));
+    let report_ignore_problems = || {
+        for problem in ignore_rules.iter().flat_map(|rules| rules.take_problems()) {
+            visit(FileEvent::Error(problem));
+        }
+    };
+    report_ignore_problems();
+    let rules_for_filter = ignore_rules.clone();
     let roots_for_filter = existing.clone();
     // The filter cannot call `visit` (it must be 'static): excluded entries are collected and
     // reported once the walk is over.
@@ -341,6 +410,13 @@ pub fn walk(
     let excluded_in_filter = std::sync::Arc::clone(&excluded);
     builder.filter_entry(move |entry| {
         if entry.depth() > 0 && entry.file_name() == ".git" {
+            return false;
+        }
+        // Left out by an ignore file: not counted, as git would not list it.
+        if let Some(rules) = &rules_for_filter
+            && entry.depth() > 0
+            && rules.ignores(entry)
+        {
             return false;
         }
         let keep = excludes.is_empty()
@@ -351,6 +427,8 @@ pub fn walk(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(display_path(entry.path()));
+        } else if let Some(rules) = &rules_for_filter {
+            rules.enter(entry);
         }
         keep
     });
@@ -379,6 +457,7 @@ pub fn walk(
             WalkState::Continue
         })
     });
+    report_ignore_problems();
     let excluded = std::mem::take(&mut *excluded.lock().unwrap_or_else(|p| p.into_inner()));
     for display_path in excluded {
         visit(FileEvent::Skipped {
@@ -418,6 +497,7 @@ fn visit_file(path: &Path, max_file_size: Option<u64>, visit: &(impl Fn(FileEven
             path: path.to_path_buf(),
             display_path: shown,
             size,
+            limit: max_file_size,
         })),
     }
 }
@@ -459,15 +539,70 @@ pub fn open_file(input: &FileInput) -> Result<Content, SourceError> {
         path: input.display_path.clone(),
         source,
     };
-    let mut file = File::open(&input.path).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
+    // Without waiting: a FIFO swapped in since the listing would block the read for ever.
+    let mut file = support_files::open_without_waiting(&input.path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(SourceError::Changed {
+            path: input.display_path.clone(),
+            reason: SkipReason::Special,
+        });
+    }
+    let size = meta.len();
+    // Bounded: a file that grows while it is read would be read without end.
+    let bound = input.read_bound();
+    if size > bound {
+        return Err(input.grew(size));
+    }
     if size > STREAM_THRESHOLD {
-        return Ok(Content::Stream(Box::new(file)));
+        return Ok(Content::Stream(Box::new(Bounded {
+            file,
+            left: bound,
+            input: input.clone(),
+        })));
     }
     let capacity = usize::try_from(size).unwrap_or(0).saturating_add(1);
     let mut bytes = Vec::with_capacity(capacity);
-    file.read_to_end(&mut bytes).map_err(io_error)?;
+    (&mut file)
+        .take(bound.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > bound {
+        let now = file.metadata().map_or(0, |meta| meta.len());
+        return Err(input.grew(now.max(bytes.len() as u64)));
+    }
     Ok(Content::Bytes(bytes))
+}
+
+/// A streamed file's reader that ends at its read bound, and fails there if the file holds
+/// more: it grew during the scan.
+struct Bounded {
+    file: File,
+    /// Bytes the bound still allows.
+    left: u64,
+    input: FileInput,
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0; 1];
+            return match self.file.read(&mut probe)? {
+                0 => Ok(0),
+                _ => {
+                    let bound = self.input.read_bound();
+                    let now = self.file.metadata().map_or(0, |meta| meta.len());
+                    Err(io::Error::other(self.input.grew(now.max(bound + 1))))
+                }
+            };
+        }
+        let room = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.file.read(&mut buf[..room])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// Standard input, always streamed: it may be larger than memory or never end.

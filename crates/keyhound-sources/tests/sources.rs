@@ -25,20 +25,23 @@ struct Seen {
     errors: Vec<String>,
 }
 
-fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
-    let seen = Mutex::new(Seen::default());
-    walk(roots, options, |event| {
-        let mut seen = seen.lock().unwrap();
+impl Seen {
+    /// Notes what the walker met.
+    fn record(&mut self, event: FileEvent) {
         match event {
-            FileEvent::File(input) => seen.files.push(input.display_path),
+            FileEvent::File(input) => self.files.push(input.display_path),
             FileEvent::Skipped {
                 display_path,
                 reason,
-            } => seen.skipped.push((display_path, reason)),
-            FileEvent::Error(e) => seen.errors.push(e.to_string()),
+            } => self.skipped.push((display_path, reason)),
+            FileEvent::Error(e) => self.errors.push(e.to_string()),
         }
-    })
-    .unwrap();
+    }
+}
+
+fn collect(roots: &[PathBuf], options: &WalkOptions) -> Seen {
+    let seen = Mutex::new(Seen::default());
+    walk(roots, options, |event| seen.lock().unwrap().record(event)).unwrap();
     let mut seen = seen.into_inner().unwrap();
     seen.files.sort();
     seen
@@ -224,6 +227,358 @@ fn gitignore_is_honoured_only_when_asked() {
     assert!(honoured.files.iter().any(|f| f.ends_with(".env")));
 }
 
+/// Files under `root` (display paths relative to it) that a `--gitignore` walk of `root` keeps.
+fn kept_with_gitignore(root: &std::path::Path) -> Seen {
+    let mut seen = collect(
+        &[root.to_path_buf()],
+        &WalkOptions {
+            respect_gitignore: true,
+            ..WalkOptions::default()
+        },
+    );
+    let prefix = format!("{}/", root.display());
+    for file in &mut seen.files {
+        *file = file.strip_prefix(&prefix).unwrap().to_string();
+    }
+    seen
+}
+
+#[test]
+fn gitignore_rules_nest_negate_and_come_from_every_source() {
+    let outer = tempfile::tempdir().unwrap();
+    // Above the scanned root: its rules apply too.
+    write(outer.path(), ".gitignore", b"from-parent.txt\n");
+    let root = outer.path().join("root");
+    let files: &[(&str, &[u8])] = &[
+        (
+            ".gitignore",
+            b"\xef\xbb\xbf*.log\n!keep.log\n/anchored.txt\nbuild/\n# a comment\n",
+        ),
+        // `.ignore` wins over `.gitignore`.
+        (".ignore", b"!important.log\n"),
+        (".git/info/exclude", b"local-only.txt\n"),
+        ("a.log", b"x"),
+        ("keep.log", b"x"),
+        ("important.log", b"x"),
+        ("anchored.txt", b"x"),
+        ("from-parent.txt", b"x"),
+        ("local-only.txt", b"x"),
+        ("build/out.txt", b"x"),
+        // A deeper file wins over a shallower one.
+        ("sub/.gitignore", b"!a.log\n"),
+        ("sub/a.log", b"x"),
+        ("sub/b.log", b"x"),
+        ("sub/anchored.txt", b"x"),
+        // `build/` names directories only.
+        ("sub/build", b"x"),
+    ];
+    for (path, contents) in files {
+        write(&root, path, contents);
+    }
+    let seen = kept_with_gitignore(&root);
+    assert_eq!(
+        seen.files,
+        [
+            ".gitignore",
+            ".ignore",
+            "important.log",
+            "keep.log",
+            "sub/.gitignore",
+            "sub/a.log",
+            "sub/anchored.txt",
+            "sub/build",
+        ]
+    );
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+}
+
+#[test]
+fn info_exclude_is_found_through_a_worktrees_and_a_submodules_git_file() {
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    write(&repo, "a.txt", b"x");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "a.txt"]);
+    git(&repo, &["commit", "-q", "-m", "First"]);
+    write(&repo, ".git/info/exclude", b"local.txt\n");
+    // A worktree: `.git` is a file naming the worktree's git directory, whose `commondir`
+    // names the repository's.
+    git(&repo, &["worktree", "add", "-q", "../wt"]);
+    let wt = outer.path().join("wt");
+    write(&wt, "local.txt", b"x");
+    // A submodule's checkout: `gitdir:` relative to it, and no `commondir`.
+    write(&repo, "sub/.git", b"gitdir: ../.git/modules/sub\n");
+    write(&repo, ".git/modules/sub/info/exclude", b"sub-local.txt\n");
+    write(&repo, "sub/sub-local.txt", b"x");
+    write(&repo, "sub/kept.txt", b"x");
+    let seen = kept_with_gitignore(&wt);
+    assert_eq!(seen.files, ["a.txt"]);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    let seen = kept_with_gitignore(&repo);
+    assert_eq!(seen.files, ["a.txt", "sub/kept.txt"]);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+/// Runs `job` on a thread and returns its result, failing the test if it takes over a minute
+/// (a hang: the thread is left behind, the test process ends with the failure).
+fn within_a_minute<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(job()));
+    receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("finished within a minute, not hung")
+}
+
+/// Makes a FIFO at `path`.
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn ignore_files_that_are_not_regular_files_are_errors_naming_them_and_never_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    write(&root, ".gitignore", b"*.log\n");
+    write(&root, "top.env", b"x");
+    write(&root, "top.log", b"x");
+    write(&root, "d/inner.env", b"x");
+    write(&root, "d/sub/.gitignore", b"*.tmp\n");
+    write(&root, "d/sub/deep.env", b"x");
+    write(&root, "d/sub/deep.tmp", b"x");
+    write(&root, "d/sub/deep.log", b"x");
+    write(&root, "e/.git/info/README", b"x");
+    write(&root, "e/e.env", b"x");
+    // A directory of that name is no ignore file: walked like any other.
+    write(&root, "e/.gitignore/kept.env", b"x");
+    // Opening a FIFO for reading waits for a writer: the walk used to hang here for ever.
+    mkfifo(&root.join("d/.gitignore"));
+    mkfifo(&root.join("d/sub/.ignore"));
+    mkfifo(&root.join("e/.git/info/exclude"));
+    let seen = within_a_minute(move || kept_with_gitignore(&root));
+    // Every other rule still holds, and everything else is walked.
+    assert_eq!(
+        seen.files,
+        [
+            ".gitignore",
+            "d/inner.env",
+            "d/sub/.gitignore",
+            "d/sub/deep.env",
+            "e/.gitignore/kept.env",
+            "e/e.env",
+            "top.env"
+        ]
+    );
+    let mut errors = seen.errors.clone();
+    errors.sort();
+    let root = dir.path().display().to_string();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for (error, file) in errors
+        .iter()
+        .zip(["d/.gitignore", "d/sub/.ignore", "e/.git/info/exclude"])
+    {
+        assert!(
+            error.starts_with(&format!("{root}/{file}: "))
+                && error.contains("not a regular file (a FIFO)"),
+            "{error}"
+        );
+    }
+    // Reported once, as an error: not walked (and counted) as a special file too.
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+
+    // A directory that is a root and above another root has its files read once.
+    let roots = [dir.path().join("d/sub"), dir.path().join("d")];
+    let seen = within_a_minute(move || {
+        collect(
+            &roots,
+            &WalkOptions {
+                respect_gitignore: true,
+                ..WalkOptions::default()
+            },
+        )
+    });
+    // (d/sub is walked twice, once from each root, and so is its .ignore reported.)
+    let about_d = |error: &&String| error.starts_with(&format!("{root}/d/.gitignore: "));
+    assert_eq!(
+        seen.errors.iter().filter(about_d).count(),
+        1,
+        "{:?}",
+        seen.errors
+    );
+}
+
+/// What a walk of one thread made of each file: read (its bytes), skipped (why) or an error.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Read(Vec<u8>),
+    Skipped(SkipReason),
+    Error(String),
+}
+
+#[cfg(unix)]
+#[test]
+fn files_that_vanish_or_change_between_the_listing_and_the_read_are_named_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["a.env", "b.env", "c.env", "d.env", "e.env", "f.env"];
+    for name in names {
+        write(dir.path(), name, format!("T={name}\n").as_bytes());
+    }
+    // With one thread, the walker lists the whole directory, then visits its files one by one:
+    // the first file it visits changes all the others, listed but not visited yet. Which file
+    // comes first depends on the file system's order: the others get their parts by name.
+    let parts: Mutex<Vec<(&str, &str)>> = Mutex::new(Vec::new());
+    let outcomes = Mutex::new(std::collections::BTreeMap::new());
+    let root = dir.path().to_path_buf();
+    walk(
+        std::slice::from_ref(&root),
+        &WalkOptions {
+            max_file_size: Some(1024),
+            threads: 1,
+            ..WalkOptions::default()
+        },
+        |event| {
+            let (shown, outcome) = match event {
+                FileEvent::File(input) => {
+                    let mut parts = parts.lock().unwrap();
+                    if parts.is_empty() {
+                        let first = input.path.file_name().unwrap();
+                        let first = names.iter().find(|n| **n == first).unwrap();
+                        let others = names.iter().filter(|n| *n != first);
+                        let roles = ["unchanged", "gone", "cut", "grown", "over", "fifo"];
+                        parts.push((first, "first"));
+                        parts.extend(others.copied().zip(roles));
+                        for (name, role) in parts.iter() {
+                            let path = root.join(name);
+                            match *role {
+                                "gone" => std::fs::remove_file(&path).unwrap(),
+                                "cut" => std::fs::File::options()
+                                    .write(true)
+                                    .open(&path)
+                                    .unwrap()
+                                    .set_len(2)
+                                    .unwrap(),
+                                "grown" => std::fs::write(&path, b"T=grown\nU=more\n").unwrap(),
+                                "over" => std::fs::write(&path, vec![b'x'; 2000]).unwrap(),
+                                "fifo" => {
+                                    std::fs::remove_file(&path).unwrap();
+                                    mkfifo(&path);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    let read = match open_file(&input) {
+                        Ok(Content::Bytes(bytes)) => Outcome::Read(bytes),
+                        Ok(Content::Stream(_)) => panic!("a small file streamed"),
+                        Err(e) => Outcome::Error(e.to_string()),
+                    };
+                    (input.display_path, read)
+                }
+                FileEvent::Skipped {
+                    display_path,
+                    reason,
+                } => (display_path, Outcome::Skipped(reason)),
+                FileEvent::Error(e) => {
+                    let SourceError::Io { path, .. } = &e else {
+                        panic!("{e}")
+                    };
+                    (path.clone(), Outcome::Error(e.to_string()))
+                }
+            };
+            outcomes.lock().unwrap().insert(shown, outcome);
+        },
+    )
+    .unwrap();
+    let outcomes = outcomes.into_inner().unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    for (name, role) in parts.into_inner().unwrap() {
+        let shown = format!("{prefix}{name}");
+        let outcome = &outcomes[&shown];
+        match role {
+            "first" | "unchanged" => {
+                assert_eq!(outcome, &Outcome::Read(format!("T={name}\n").into()))
+            }
+            // Gone between the listing and the visit: an error naming it.
+            "gone" => assert!(
+                matches!(outcome, Outcome::Error(e) if e.starts_with(&shown) && e.contains("No such file")),
+                "{outcome:?}"
+            ),
+            // Read as they are when read.
+            "cut" => assert_eq!(outcome, &Outcome::Read(b"T=".to_vec())),
+            "grown" => assert_eq!(outcome, &Outcome::Read(b"T=grown\nU=more\n".to_vec())),
+            "over" => assert_eq!(
+                outcome,
+                &Outcome::Skipped(SkipReason::TooLarge {
+                    size: 2000,
+                    limit: 1024
+                })
+            ),
+            // Never opened: it would wait for a writer.
+            "fifo" => assert_eq!(outcome, &Outcome::Skipped(SkipReason::Special)),
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(outcomes.len(), names.len());
+}
+
+#[test]
+fn a_directory_that_vanishes_before_it_is_walked_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c"] {
+        write(dir.path(), &format!("{name}/file.txt"), b"x\n");
+    }
+    // One walker thread walks a directory whole before the next: when the first file is
+    // visited, the other two directories are listed in their parent but not read yet.
+    let first: Mutex<Option<String>> = Mutex::new(None);
+    let seen = Mutex::new(Seen::default());
+    let root = dir.path().to_path_buf();
+    walk(
+        std::slice::from_ref(&root),
+        &WalkOptions {
+            threads: 1,
+            ..WalkOptions::default()
+        },
+        |event| {
+            let mut first = first.lock().unwrap();
+            if let (FileEvent::File(input), None) = (&event, first.as_ref()) {
+                let parent = input.path.parent().unwrap().to_path_buf();
+                for name in ["a", "b", "c"] {
+                    if root.join(name) != parent {
+                        std::fs::remove_dir_all(root.join(name)).unwrap();
+                    }
+                }
+                *first = Some(parent.file_name().unwrap().to_string_lossy().into());
+            }
+            seen.lock().unwrap().record(event);
+        },
+    )
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let first = first.into_inner().unwrap().unwrap();
+    assert_eq!(seen.files, [format!("{}/{first}/file.txt", root.display())]);
+    let mut errors = seen.errors;
+    errors.sort();
+    let gone: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .filter(|name| **name != first)
+        .map(|name| format!("{}/{name}: ", root.display()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for (error, gone) in errors.iter().zip(&gone) {
+        assert!(
+            error.starts_with(gone) && error.contains("No such file"),
+            "{error}"
+        );
+    }
+    assert!(seen.skipped.is_empty(), "{:?}", seen.skipped);
+}
+
 #[test]
 fn files_over_the_size_limit_are_reported_as_skipped() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,9 +675,144 @@ fn an_unopenable_file_is_an_error_naming_it() {
         path: dir.path().join("gone.txt"),
         display_path: "gone.txt".into(),
         size: 3,
+        limit: None,
     };
     let err = open_file(&input).unwrap_err();
     assert!(err.to_string().starts_with("gone.txt: "), "{err}");
+}
+
+/// The reason `open_file` gives for leaving out a file that changed since its listing.
+fn changed(read: Result<Content, SourceError>) -> SkipReason {
+    match read {
+        Err(SourceError::Changed { reason, .. }) => reason,
+        Err(e) => panic!("another error: {e}"),
+        Ok(Content::Bytes(bytes)) => panic!("read {} bytes", bytes.len()),
+        Ok(Content::Stream(_)) => panic!("streamed"),
+    }
+}
+
+#[test]
+fn a_file_grown_past_its_read_bound_before_the_read_is_left_out_as_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.txt");
+    let listed = |limit| keyhound_sources::FileInput {
+        path: path.clone(),
+        display_path: "log.txt".into(),
+        size: 10,
+        limit,
+    };
+    // Within the limit it was listed under: read whole, as it is now.
+    write(dir.path(), "log.txt", &[b'a'; 1024]);
+    let Content::Bytes(bytes) = open_file(&listed(Some(1024))).unwrap() else {
+        panic!("streamed")
+    };
+    assert_eq!(bytes.len(), 1024);
+    write(dir.path(), "log.txt", &[b'a'; 1025]);
+    let err = open_file(&listed(Some(1024))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "log.txt: grew during the scan to 1025 bytes, past the 1024 its read may take"
+    );
+    // No limit: its size when listed, plus the margin.
+    let bound = 10 + keyhound_sources::GROWTH_MARGIN;
+    write(dir.path(), "log.txt", &vec![b'a'; bound as usize]);
+    assert!(open_file(&listed(None)).is_ok());
+    write(dir.path(), "log.txt", &vec![b'a'; bound as usize + 1]);
+    assert_eq!(
+        changed(open_file(&listed(None))),
+        SkipReason::Grew {
+            size: bound + 1,
+            bound
+        }
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_that_grows_while_it_is_read_is_read_no_further_than_its_bound() {
+    // A file that holds more when read than its size said when opened, as one appended to
+    // during the read does: a /proc file says 0 bytes and holds a page (deterministic, where
+    // a writer racing the read is not). The read used to take all of it, whatever its size.
+    let input = keyhound_sources::FileInput {
+        path: "/proc/self/status".into(),
+        display_path: "status".into(),
+        size: 0,
+        limit: Some(100),
+    };
+    assert_eq!(std::fs::metadata(&input.path).unwrap().len(), 0);
+    assert_eq!(
+        changed(open_file(&input)),
+        SkipReason::Grew {
+            size: 101,
+            bound: 100
+        },
+        "what was read: the bound and one byte"
+    );
+}
+
+#[test]
+fn a_streamed_file_that_grows_while_it_is_read_ends_at_its_bound_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let size = keyhound_sources::STREAM_THRESHOLD + 1;
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(size).unwrap();
+    let input = keyhound_sources::FileInput {
+        path,
+        display_path: "big.log".into(),
+        size,
+        limit: None,
+    };
+    let Content::Stream(mut stream) = open_file(&input).unwrap() else {
+        panic!("read whole")
+    };
+    // Grows past its bound after the open, while it is streamed.
+    file.set_len(input.read_bound() + 4096).unwrap();
+    let mut counted = 0u64;
+    let mut buf = vec![0; 1 << 20];
+    let err = loop {
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) => panic!("ended at {counted} bytes without an error"),
+            Ok(n) => counted += n as u64,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(counted, input.read_bound());
+    assert!(
+        err.to_string()
+            .starts_with("big.log: grew during the scan to "),
+        "{err}"
+    );
+    // Not grown: streamed to its end.
+    file.set_len(size).unwrap();
+    let Content::Stream(stream) = open_file(&input).unwrap() else {
+        panic!("read whole")
+    };
+    let copied = std::io::copy(&mut { stream }, &mut std::io::sink()).unwrap();
+    assert_eq!(copied, size);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_swapped_for_a_fifo_after_the_walker_checked_it_is_skipped_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.env");
+    // Listed (and checked) as a regular file; a FIFO that nobody writes when it is opened.
+    mkfifo(&path);
+    let input = keyhound_sources::FileInput {
+        path,
+        display_path: "app.env".into(),
+        size: 12,
+        limit: Some(1024),
+    };
+    let read = within_a_minute(move || open_file(&input).map(|_| ()));
+    match read {
+        Err(SourceError::Changed { path, reason }) => {
+            assert_eq!(path, "app.env");
+            assert_eq!(reason, SkipReason::Special);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -2535,3 +2535,50 @@ fn a_corrupt_archive_in_history_is_named_by_its_blob_and_other_findings_kept() {
         "{error}"
     );
 }
+
+#[test]
+fn an_image_pull_secret_is_reported_only_when_its_docker_config_holds_a_credential() {
+    use base64::Engine as _;
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let password = random_string(
+        360,
+        b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+        24,
+    );
+    let auth = b64(&format!("deploy-bot:{password}"));
+    let with_auth = b64(&format!(
+        r#"{{"auths":{{"registry.example.invalid":{{"username":"deploy-bot","password":"{password}","auth":"{auth}"}}}}}}"#
+    ));
+    let store_only = b64(r#"{"auths":{"https://index.docker.io/v1/":{}},"credsStore":"desktop"}"#);
+    let helpers =
+        b64(r#"{"credHelpers":{"123456789012.dkr.ecr.us-east-1.amazonaws.com":"ecr-login"}}"#);
+    let manifest = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n\
+             type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {value}\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(
+        dir.path(),
+        &[
+            ("k8s/regcred.yaml", &manifest(&with_auth)),
+            ("k8s/store.yaml", &manifest(&store_only)),
+            ("k8s/helpers.yaml", &manifest(&helpers)),
+        ],
+    );
+    let out = run_in(
+        dir.path(),
+        &[&SCAN_JSON[..], &["--no-history", "."]].concat(),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    // No rule reports the configs that only name a credential store or helpers (it was a
+    // kubernetes.secret.data finding, on `.dockerconfigjson` by its name alone).
+    for finding in report["findings"].as_array().expect("findings") {
+        assert_eq!(finding["path"], "k8s/regcred.yaml", "{finding:#}");
+    }
+    let pull_secret = finding(&report, &with_auth);
+    assert_eq!(pull_secret["rule_id"], "kubernetes.secret.dockerconfigjson");
+    assert_eq!(pull_secret["line"], 7);
+}

@@ -140,6 +140,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         keyhound_sources::walk(&tree_roots, &options, |event| match event {
             FileEvent::File(input) => match keyhound_sources::open_file(&input) {
                 Ok(content) => scanner.content(&input.display_path, content, &found),
+                // Changed since it was listed: left out as it would have been then.
+                Err(SourceError::Changed { path, reason }) => {
+                    sink.skip(skip_reason(&reason), &path, reason)
+                }
                 Err(e) => sink.unreadable(&input.display_path, e.to_string()),
             },
             FileEvent::Skipped {
@@ -149,6 +153,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             FileEvent::Error(e) => match &e {
                 SourceError::Io { path, .. } | SourceError::Walk { path, .. } => {
                     sink.unreadable(path, e.to_string())
+                }
+                // An ignore file's line that does not parse (git may read it, the glob syntax
+                // differs) only makes the scan cover more: said, not an error.
+                SourceError::IgnoreRule { .. } => {
+                    sink.progress.suspend(|| eprintln!("keyhound: {e}"))
                 }
                 _ => sink.error(e.to_string()),
             },
@@ -249,7 +258,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
 /// How the summary counts a file the walker left out.
 fn skip_reason(reason: &keyhound_sources::SkipReason) -> SkipReason {
     match reason {
-        keyhound_sources::SkipReason::TooLarge { .. } => SkipReason::TooLarge,
+        keyhound_sources::SkipReason::TooLarge { .. }
+        | keyhound_sources::SkipReason::Grew { .. } => SkipReason::TooLarge,
         keyhound_sources::SkipReason::Excluded => SkipReason::Excluded,
         keyhound_sources::SkipReason::Symlink => SkipReason::Symlink,
         keyhound_sources::SkipReason::Special => SkipReason::Special,
@@ -257,14 +267,17 @@ fn skip_reason(reason: &keyhound_sources::SkipReason) -> SkipReason {
 }
 
 /// The CODEOWNERS file of a scanned directory: the first of [`CODEOWNERS_LOCATIONS`] there.
-/// One that exists but cannot be read is reported, not taken for none.
+/// One that exists but cannot be read (or is no regular file: a FIFO would hold the scan for
+/// ever) is reported, not taken for none.
 fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
+    // GitHub reads 3 MB of it at most.
+    const MAX_CODEOWNERS: u64 = 16 << 20;
     let base = if root.is_dir() { root } else { root.parent()? };
     CODEOWNERS_LOCATIONS.iter().find_map(|location| {
         let path = base.join(location);
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        match keyhound_sources::read_support_file(&path, MAX_CODEOWNERS) {
+            Ok(Some(bytes)) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
+            Ok(None) => None,
             Err(e) => {
                 sink.error(format!("{}: cannot read: {e}", path.display()));
                 None

@@ -144,6 +144,8 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
             ("ok.env", &format!("T={readable}\n")),
             ("locked.env", &format!("T={locked}\n")),
             ("closed/inner.env", &format!("T={locked}\n")),
+            ("open/.gitignore", "*.log\n"),
+            ("open/app.log", "started\n"),
         ],
     );
     let mode = |path: &str, mode: u32| {
@@ -152,6 +154,9 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
     };
     mode("locked.env", 0o000);
     mode("closed", 0o000);
+    // An input without --gitignore; with it, an ignore file whose rules cannot be applied:
+    // named and counted once either way.
+    mode("open/.gitignore", 0o000);
     let run = |args: &[&str]| {
         keyhound_bound_by_permissions(dir.path()).map(|mut cmd| {
             cmd.current_dir(dir.path())
@@ -161,9 +166,20 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
         })
     };
     let all = run(&["scan", "-q", "-f", "json", "--show-secrets", "."]);
+    // With --gitignore, keyhound reads each directory's ignore files itself: the closed
+    // directory's is not one more error.
+    let all_gitignore = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "json",
+        "--show-secrets",
+        "--gitignore",
+        ".",
+    ]);
     let alone = run(&["scan", "-q", "locked.env"]);
     mode("closed", 0o755);
-    let (Some(all), Some(alone)) = (all, alone) else {
+    let (Some(all), Some(all_gitignore), Some(alone)) = (all, all_gitignore, alone) else {
         // Root that cannot shed its capabilities reads through permissions: everything is
         // scanned, nothing is an error.
         let out = run_in(
@@ -176,26 +192,30 @@ fn unreadable_files_and_directories_are_named_counted_and_never_exit_zero() {
         assert_eq!(report["summary"]["skipped"]["unreadable"], 0);
         return;
     };
-    assert_eq!(
-        code(&all),
-        1,
-        "findings of the readable parts: {}",
-        stderr(&all)
-    );
-    let err = stderr(&all);
-    assert!(
-        err.contains("locked.env") && err.contains("closed"),
-        "{err}"
-    );
-    let report = json(&all);
-    finding(&report, &readable);
-    let summary = &report["summary"];
-    assert_eq!(summary["skipped"]["unreadable"], 2, "{summary}");
-    assert_eq!(
-        summary["errors"].as_array().map(Vec::len),
-        Some(2),
-        "{summary}"
-    );
+    for all in [all, all_gitignore] {
+        assert_eq!(
+            code(&all),
+            1,
+            "findings of the readable parts: {}",
+            stderr(&all)
+        );
+        let err = stderr(&all);
+        assert!(
+            err.contains("locked.env")
+                && err.contains("closed")
+                && err.contains("open/.gitignore: Permission denied"),
+            "{err}"
+        );
+        let report = json(&all);
+        finding(&report, &readable);
+        let summary = &report["summary"];
+        assert_eq!(summary["skipped"]["unreadable"], 3, "{summary}");
+        assert_eq!(
+            summary["errors"].as_array().map(Vec::len),
+            Some(3),
+            "{summary}"
+        );
+    }
     // Only unreadable input: an error, never a clean result.
     assert_eq!(code(&alone), 2, "{}", stdout(&alone));
     assert!(stderr(&alone).contains("locked.env"), "{}", stderr(&alone));
@@ -270,124 +290,65 @@ fn links_out_of_the_tree_and_dangling_links_are_counted_or_named() {
     assert_eq!(code(&only), 2, "{}", stdout(&only));
 }
 
-/// Opens the FIFO at `path` for writing once a reader has it open (polling, as opening it
-/// blocks until then), within a minute.
+/// Makes a FIFO at `path`.
 #[cfg(unix)]
-fn open_fifo_writer(path: &Path) -> std::fs::File {
-    use std::os::unix::fs::OpenOptionsExt;
-    const O_NONBLOCK: i32 = 0o4000;
-    for _ in 0..1200 {
-        // Without a reader, a non-blocking open for writing fails (ENXIO).
-        if let Ok(file) = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(O_NONBLOCK)
-            .open(path)
-        {
-            return file;
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+}
+
+/// Runs `keyhound ARGS` in `dir`, killing it (and failing) if it has not ended within a
+/// minute: a hang.
+fn run_within_a_minute(dir: &Path, args: &[&str]) -> Output {
+    let mut child = keyhound()
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("keyhound starts");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().expect("kill");
+            let out = child.wait_with_output().expect("reaped");
+            panic!("the scan hangs: {}", stderr(&out));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    panic!("nobody opened {} for reading", path.display());
+    child.wait_with_output().expect("output")
 }
 
 #[cfg(unix)]
 #[test]
-fn files_that_vanish_or_change_between_the_walk_and_the_read_are_named_and_the_rest_kept() {
+fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let secret: Vec<String> = (320..328).map(github_pat).collect();
+    let secret: Vec<String> = (320..326).map(github_pat).collect();
     write_tree(
         dir.path(),
         &[
-            ("keep.env", &format!("T={}\n", secret[0])),
-            ("d/gone.env", &format!("T={}\n", secret[1])),
-            ("d/cut.env", &format!("T={}\nT={}\n", secret[2], secret[3])),
-            ("d/grown.env", &format!("T={}\n", secret[4])),
-            ("d/over.env", &format!("T={}\n", secret[6])),
-            ("d/fifo.env", &format!("T={}\n", secret[7])),
+            (".gitignore", "ignored.env\n"),
+            ("ignored.env", &format!("T={}\n", secret[0])),
+            ("keep.env", &format!("T={}\n", secret[1])),
+            ("d/inner.env", &format!("T={}\n", secret[2])),
+            ("d/sub/.gitignore", "*.log\n"),
+            ("d/sub/x.log", &format!("T={}\n", secret[3])),
+            ("d/sub/deep.env", &format!("T={}\n", secret[4])),
+            ("d/sub/plain.env", "nothing here\n"),
         ],
     );
-    // The gate: with --gitignore the walker reads a directory's `.gitignore` after listing
-    // the directory and before visiting what it listed. A FIFO there holds the walk at that
-    // point until this test closes its end, so every change below falls between the listing
-    // and the read.
-    let d = dir.path().join("d");
-    let gate = d.join(".gitignore");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&gate)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    let stderr_file = std::fs::File::create(dir.path().join("stderr.txt")).expect("create");
-    let mut child = keyhound()
-        .current_dir(dir.path())
-        .args([
-            "scan",
-            "-q",
-            "-v",
-            "-j",
-            "1",
-            "--gitignore",
-            "--no-history",
-            "--max-file-size",
-            "1K",
-            "--show-secrets",
-            "-f",
-            "json",
-            "-o",
-            "report.json",
-            "keep.env",
-            "d",
-        ])
-        .stderr(stderr_file)
-        .spawn()
-        .expect("keyhound starts");
-    let writer = open_fifo_writer(&gate);
-    std::fs::remove_file(d.join("gone.env")).expect("remove");
-    let cut = std::fs::OpenOptions::new()
-        .write(true)
-        .open(d.join("cut.env"))
-        .expect("open");
-    cut.set_len(format!("T={}\n", secret[2]).len() as u64)
-        .expect("truncate");
-    let append = |name: &str, text: &str| {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(d.join(name))
-            .expect("open");
-        std::io::Write::write_all(&mut file, text.as_bytes()).expect("append");
-    };
-    append("grown.env", &format!("T={}\n", secret[5]));
-    append("over.env", &"x".repeat(2000));
-    // A regular file when listed, a FIFO (that nobody writes) when read.
-    std::fs::remove_file(d.join("fifo.env")).expect("remove");
-    let made = std::process::Command::new("mkfifo")
-        .arg(d.join("fifo.env"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    drop(writer);
-
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            child.kill().expect("kill");
-            child.wait().expect("reaped");
-            panic!(
-                "the scan hangs: {}",
-                std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let err = std::fs::read_to_string(dir.path().join("stderr.txt")).expect("stderr");
-    assert_eq!(status.code(), Some(1), "{err}");
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("report.json")).expect("report"),
-    )
-    .expect("JSON");
+    // The `ignore` crate's walker opened it and waited for a writer: the scan hung for ever.
+    mkfifo(&dir.path().join("d/.gitignore"));
+    let out = run_within_a_minute(
+        dir.path(),
+        &[&SCAN_JSON[..], &["-v", "--gitignore", "--no-history", "."]].concat(),
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let report = json(&out);
     let mut found: Vec<&str> = report["findings"]
         .as_array()
         .expect("findings")
@@ -395,40 +356,128 @@ fn files_that_vanish_or_change_between_the_walk_and_the_read_are_named_and_the_r
         .map(|f| f["secret"].as_str().expect("secret"))
         .collect();
     found.sort();
-    // Kept: the untouched file, what stayed of the truncated one, the grown one whole.
-    let mut expected = vec![
-        secret[0].as_str(),
-        secret[2].as_str(),
-        secret[4].as_str(),
-        secret[5].as_str(),
-    ];
+    let mut expected = vec![secret[1].as_str(), secret[2].as_str(), secret[4].as_str()];
     expected.sort();
     assert_eq!(found, expected, "{err}");
-    // The vanished file is an error naming it; the one grown past the limit and the FIFO
-    // are skipped and named.
-    assert!(err.contains("error: d/gone.env"), "{err}");
     assert!(
-        err.contains("keyhound: skipped d/gone.env: unreadable"),
+        err.contains(
+            "keyhound: error: d/.gitignore: not a regular file (a FIFO), so its ignore rules \
+             are not applied\n"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("keyhound: skipped d/over.env: too large ("),
-        "{err}"
-    );
-    assert!(
-        err.contains("keyhound: skipped d/fifo.env: not a regular file"),
+        err.contains("keyhound: skipped d/.gitignore: unreadable"),
         "{err}"
     );
     let summary = &report["summary"];
+    // Counted once, as unreadable: not also as a special file of the walk.
     assert_eq!(summary["skipped"]["unreadable"], 1, "{summary}");
-    assert_eq!(summary["skipped"]["too_large"], 1, "{summary}");
-    // The FIFO swapped in, and the gate itself.
-    assert_eq!(summary["skipped"]["special"], 2, "{summary}");
-    assert_eq!(
-        summary["errors"].as_array().map(Vec::len),
-        Some(1),
-        "{summary}"
+    assert_eq!(summary["skipped"]["special"], 0, "{summary}");
+    assert_eq!(summary["files_skipped"], 1, "{summary}");
+    assert_eq!(summary["files_scanned"], 6, "{summary}");
+
+    // Nothing found in the rest: an error, never a clean result.
+    std::fs::remove_file(dir.path().join("d/inner.env")).expect("remove");
+    let out = run_within_a_minute(
+        &dir.path().join("d"),
+        &[
+            "scan",
+            "-q",
+            "--gitignore",
+            "--no-history",
+            "--exclude",
+            "deep.env",
+            ".",
+        ],
     );
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains(".gitignore: not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A FIFO given as the path to scan, or among the files, is never opened: skipped and
+    // counted, with or without --gitignore.
+    for gitignore in [false, true] {
+        let mut args = vec!["scan", "-q", "-f", "json", "--no-history", "d/.gitignore"];
+        if gitignore {
+            args.push("--gitignore");
+        }
+        let out = run_within_a_minute(dir.path(), &args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(json(&out)["summary"]["skipped"]["special"], 1);
+    }
+    let out = run_within_a_minute(
+        dir.path(),
+        &["scan", "-q", "-f", "json", "--no-history", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["summary"]["skipped"]["special"], 1);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn an_ignore_file_line_that_does_not_parse_is_named_and_only_that_line_is_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(331);
+    write_tree(
+        dir.path(),
+        &[
+            // Git takes `{` literally; the glob syntax keyhound uses reads an alternation.
+            (".gitignore", "*.tmp\n{draft,old\n"),
+            ("scratch.tmp", &format!("T={token}\n")),
+            ("app.env", "nothing\n"),
+        ],
+    );
+    let out = run_in(
+        dir.path(),
+        &["scan", "-q", "--gitignore", "--no-history", "."],
+    );
+    let err = stderr(&out);
+    // Nothing found, and nothing left unread: the other rules hold, the bad line only
+    // means more is scanned.
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(
+        err.starts_with("keyhound: .gitignore:2: error parsing glob '{draft,old'")
+            && err.ends_with("; the line is left out\n"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("no findings in 2 files"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_codeowners_is_an_error_naming_it_and_never_blocks_the_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = github_pat(330);
+    write_tree(dir.path(), &[("app.env", &format!("T={token}\n"))]);
+    // Read whole (std::fs::read) for the owners of the findings: the scan waited for ever.
+    mkfifo(&dir.path().join("CODEOWNERS"));
+    let out = run_within_a_minute(
+        dir.path(),
+        &[&SCAN_JSON[..], &["--no-history", "."]].concat(),
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let report = json(&out);
+    finding(&report, &token);
+    assert!(
+        err.contains("CODEOWNERS: cannot read: not a regular file (a FIFO)"),
+        "{err}"
+    );
+    assert_eq!(
+        report["summary"]["errors"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // The FIFO itself, met by the walk, is never opened.
+    assert_eq!(report["summary"]["skipped"]["special"], 1);
 }
 
 #[test]

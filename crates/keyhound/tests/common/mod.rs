@@ -10,6 +10,10 @@ pub fn keyhound() -> Command {
     cmd
 }
 
+/// `keyhound scan` into a JSON report on stdout, secrets shown, no progress: put before a
+/// test's own arguments.
+pub const SCAN_JSON: [&str; 5] = ["scan", "-q", "-f", "json", "--show-secrets"];
+
 /// Runs `keyhound` with `args` in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     keyhound()
