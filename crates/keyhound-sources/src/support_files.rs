@@ -64,36 +64,15 @@ fn kind_of(kind: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens `path` for reading without waiting for a FIFO's writer (`O_NONBLOCK` where its value
-/// is known: Linux on its common architectures, and the BSDs and macOS).
+/// Opens `path` for reading without waiting for a FIFO's writer (`O_NONBLOCK` on Unix; it
+/// changes nothing for a regular file).
 pub(crate) fn open_without_waiting(path: &Path) -> io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        #[cfg(all(
-            target_os = "linux",
-            any(
-                target_arch = "x86_64",
-                target_arch = "x86",
-                target_arch = "aarch64",
-                target_arch = "arm",
-                target_arch = "riscv64",
-                target_arch = "powerpc64",
-                target_arch = "s390x"
-            )
-        ))]
-        options.custom_flags(0o4000);
-        #[cfg(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        ))]
-        options.custom_flags(0x0004);
+        options.custom_flags(libc::O_NONBLOCK);
     }
     options.open(path)
 }
