@@ -19,7 +19,7 @@ use keyhound_engine::{Engine, EngineOptions};
 use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, FindingSet, NhiContext};
 use keyhound_report::{Format, Report, ScanSummary, SkipReason};
 use keyhound_sources::git::GitRepository;
-use keyhound_sources::{Excludes, FileEvent, SourceError, WalkOptions};
+use keyhound_sources::{Content, Excludes, FileEvent, SourceError, WalkOptions};
 
 use crate::cli::{ColorChoice, FormatArg, ScanArgs};
 use progress::Progress;
@@ -78,6 +78,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let (stdin, roots): (Vec<PathBuf>, Vec<PathBuf>) =
         paths.into_iter().partition(|p| p.as_os_str() == "-");
+    // A pipe or character device named on the command line (`<(command)`, a named pipe) is read
+    // as a stream, as stdin is: it was asked for by name. Met by a walk, one is skipped.
+    let (streams, roots): (Vec<PathBuf>, Vec<PathBuf>) =
+        roots.into_iter().partition(|p| is_stream(p));
     let mut matches: Vec<Pending> = Vec::new();
     let mut annotations = Vec::new();
     let mut newest_date: Option<i64> = None;
@@ -86,6 +90,17 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         let found = Matches::default();
         scanner.content("-", keyhound_sources::read_stdin(), &found);
         matches.extend(found.into_vec());
+    }
+    for path in &streams {
+        let name = path.display().to_string();
+        match std::fs::File::open(path) {
+            Ok(file) => {
+                let found = Matches::default();
+                scanner.content(&name, Content::Stream(Box::new(file)), &found);
+                matches.extend(found.into_vec());
+            }
+            Err(e) => sink.error(format!("{name}: cannot read: {e}")),
+        }
     }
     let limit = (args.max_file_size > 0).then_some(args.max_file_size);
     let mut tree_roots = Vec::new();
@@ -333,4 +348,22 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Whether `path` is a pipe or a character device (following links: `<(command)` names a link
+/// to a pipe), to be read as a stream.
+fn is_stream(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(path).is_ok_and(|m| {
+            let kind = m.file_type();
+            kind.is_fifo() || kind.is_char_device()
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
 }

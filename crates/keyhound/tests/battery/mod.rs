@@ -290,6 +290,27 @@ fn links_out_of_the_tree_and_dangling_links_are_counted_or_named() {
     assert_eq!(code(&only), 2, "{}", stdout(&only));
 }
 
+/// Writes `text` to FIFO `path` once a reader has opened it, waiting at most 30 seconds (never
+/// for ever, as a blocking open would when nobody reads); whether it was written.
+#[cfg(unix)]
+fn write_when_read(path: &Path, text: &str) -> bool {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        // Without a reader, a non-blocking open for writing fails at once.
+        if let Ok(mut fifo) = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        {
+            return fifo.write_all(text.as_bytes()).is_ok();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
 /// Makes a FIFO at `path`.
 #[cfg(unix)]
 fn mkfifo(path: &Path) {
@@ -398,16 +419,27 @@ fn a_fifo_named_gitignore_is_an_error_naming_it_and_the_rest_is_scanned_with_its
         stderr(&out)
     );
 
-    // A FIFO given as the path to scan, or among the files, is never opened: skipped and
-    // counted, with or without --gitignore.
-    for gitignore in [false, true] {
+    // A FIFO named on the command line is read as a stream, as stdin is (`<(command)` names
+    // a pipe), with or without --gitignore; met by a walk, one is never opened (below).
+    for (n, gitignore) in [false, true].into_iter().enumerate() {
+        let token = github_pat(410 + n as u64);
+        let fifo = dir.path().join("d/.gitignore");
+        let line = format!("GITHUB_TOKEN={token}\n");
+        let writer = std::thread::spawn(move || write_when_read(&fifo, &line));
         let mut args = vec!["scan", "-q", "-f", "json", "--no-history", "d/.gitignore"];
         if gitignore {
             args.push("--gitignore");
         }
         let out = run_within_a_minute(dir.path(), &args);
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-        assert_eq!(json(&out)["summary"]["skipped"]["special"], 1);
+        assert!(
+            writer.join().expect("the writer ends"),
+            "the FIFO was never opened"
+        );
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let report = json(&out);
+        assert_eq!(report["summary"]["skipped"]["special"], 0);
+        assert_eq!(report["summary"]["files_scanned"], 1);
+        assert_eq!(report["findings"][0]["path"], "d/.gitignore");
     }
     let out = run_within_a_minute(
         dir.path(),
