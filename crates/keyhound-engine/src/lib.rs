@@ -36,6 +36,9 @@ pub use stream::{STREAM_CHUNK, STREAM_OVERLAP};
 
 /// Unbounded patterns search the enclosing line, at most this far either side of the keyword.
 const UNBOUNDED_REACH: usize = 4096;
+/// The prefilter's hits are taken and confirmed this many input bytes at a time, so that an
+/// input full of keywords (64 MiB of `AKIA`: 16.7 million hits) holds one slab's hits at once.
+const HIT_SLAB: usize = 256 << 10;
 /// Patterns longer than this are treated as unbounded (line windows).
 const MAX_WINDOW: usize = 256 * 1024;
 
@@ -244,7 +247,7 @@ impl ScanStats {
 pub struct Scratch {
     keyword_hits: Vec<prefilter::Hit>,
     hits: Vec<(u32, usize, usize)>,
-    windows: Vec<Range<usize>>,
+    pending: Vec<Option<Range<usize>>>,
     decoded: Vec<u8>,
     decode_map: Vec<usize>,
     nested: Vec<RawMatch>,
@@ -317,6 +320,8 @@ pub struct Engine {
     rules: Vec<CompiledRule>,
     prefilter: Option<prefilter::Prefilter>,
     keyword_lens: Vec<usize>,
+    /// The length of the longest keyword (0 when there is none).
+    longest_keyword: usize,
     keyword_rules: Vec<Vec<u32>>,
     unkeyed: Vec<u32>,
     options: EngineOptions,
@@ -370,6 +375,7 @@ impl Engine {
         Ok(Self {
             rules,
             keyword_lens: keywords.iter().map(|k| k.len()).collect(),
+            longest_keyword: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
             prefilter,
             keyword_rules,
             unkeyed,
@@ -458,57 +464,10 @@ impl Engine {
                 .start(self.options.time_budget, haystack.len());
         }
         let start_len = out.len();
-        scratch.hits.clear();
-        if let Some(prefilter) = &self.prefilter {
-            scratch.keyword_hits.clear();
-            prefilter.find_all(haystack, &mut scratch.keyword_hits);
-            stats.keyword_hits += scratch.keyword_hits.len() as u64;
-            for &(keyword, end) in &scratch.keyword_hits {
-                let start = end - self.keyword_lens[keyword as usize];
-                for &rule in &self.keyword_rules[keyword as usize] {
-                    scratch.hits.push((rule, start, end));
-                }
-            }
-        }
-        for &rule in &self.unkeyed {
-            scratch.hits.push((rule, 0, haystack.len()));
-        }
-        scratch.hits.sort_unstable();
-        let mut i = 0;
-        'rules: while i < scratch.hits.len() {
-            let rule_index = scratch.hits[i].0;
-            let mut j = i;
-            while j < scratch.hits.len() && scratch.hits[j].0 == rule_index {
-                j += 1;
-            }
-            let rule = &self.rules[rule_index as usize];
-            if let Ok(compiled) = rule.compiled() {
-                scratch.windows.clear();
-                let unkeyed = rule.loaded.rule.keywords.is_empty();
-                for &(_, ks, ke) in &scratch.hits[i..j] {
-                    let window = if unkeyed {
-                        0..haystack.len()
-                    } else {
-                        window(haystack, ks, ke, compiled.max_len, compiled.single_line)
-                    };
-                    match scratch.windows.last_mut() {
-                        Some(last) if window.start <= last.end => {
-                            last.end = last.end.max(window.end);
-                        }
-                        _ => scratch.windows.push(window),
-                    }
-                }
-                for w in &scratch.windows {
-                    if scratch.budget.spend(w.len()) {
-                        break 'rules;
-                    }
-                    stats.regex_runs += 1;
-                    stats.regex_bytes += w.len() as u64;
-                    self.confirm(rule_index, rule, compiled, haystack, w.clone(), stats, out);
-                }
-            }
-            i = j;
-        }
+        self.confirm_keyword_hits(haystack, scratch, stats, out);
+        // Confirmed slab by slab, the matches are put back in the order of one pass per rule
+        // (each rule's in input order), the order overlaps are resolved in.
+        out[start_len..].sort_by_key(|m| m.rule);
         if depth == 0 && self.options.decode && !scratch.budget.spent {
             self.scan_decoded(haystack, scratch, stats, out);
         }
@@ -518,6 +477,136 @@ impl Engine {
         resolve_overlaps(&self.rules, &mut out[start_len..]);
         out.retain(|m| m.rule != u32::MAX);
         out[start_len..].sort_by_key(|m| (m.span.start, m.span.end, m.rule));
+    }
+
+    /// Runs the prefilter over `haystack` one [`HIT_SLAB`] at a time (by where keywords
+    /// start) and confirms each rule's windows around its keywords' hits, overlapping windows
+    /// merged, each window as soon as no later hit can extend it: memory stays bounded by a
+    /// slab's hits however many keywords the input holds. Rules without keywords search the
+    /// whole input. Stops when the time budget is spent.
+    fn confirm_keyword_hits(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        out: &mut Vec<RawMatch>,
+    ) {
+        for &rule_index in &self.unkeyed {
+            let rule = &self.rules[rule_index as usize];
+            if let Ok(compiled) = rule.compiled()
+                && !self.confirm_window(
+                    rule_index,
+                    compiled,
+                    haystack,
+                    0..haystack.len(),
+                    scratch,
+                    stats,
+                    out,
+                )
+            {
+                return;
+            }
+        }
+        let Some(prefilter) = &self.prefilter else {
+            return;
+        };
+        // Per rule, the window that later hits may still extend.
+        let mut pending = std::mem::take(&mut scratch.pending);
+        pending.clear();
+        pending.resize(self.rules.len(), None);
+        let mut slab_start = 0;
+        let mut in_time = true;
+        while in_time && slab_start < haystack.len() {
+            let slab_end = slab_start.saturating_add(HIT_SLAB).min(haystack.len());
+            // Keywords that start in the slab end at most the longest keyword past it.
+            let reach = slab_end
+                .saturating_add(self.longest_keyword - 1)
+                .min(haystack.len());
+            scratch.keyword_hits.clear();
+            prefilter.find_all(&haystack[slab_start..reach], &mut scratch.keyword_hits);
+            scratch.hits.clear();
+            for &(keyword, end) in &scratch.keyword_hits {
+                let start = slab_start + end - self.keyword_lens[keyword as usize];
+                if start >= slab_end {
+                    continue;
+                }
+                stats.keyword_hits += 1;
+                for &rule in &self.keyword_rules[keyword as usize] {
+                    scratch.hits.push((rule, start, slab_start + end));
+                }
+            }
+            scratch.hits.sort_unstable();
+            let mut i = 0;
+            while in_time && i < scratch.hits.len() {
+                let rule_index = scratch.hits[i].0;
+                let mut j = i;
+                while j < scratch.hits.len() && scratch.hits[j].0 == rule_index {
+                    j += 1;
+                }
+                let rule = &self.rules[rule_index as usize];
+                if let Ok(compiled) = rule.compiled() {
+                    let open = &mut pending[rule_index as usize];
+                    for k in i..j {
+                        let (_, ks, ke) = scratch.hits[k];
+                        let w = window(haystack, ks, ke, compiled.max_len, compiled.single_line);
+                        match open {
+                            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                            _ => {
+                                if let Some(done) = open.replace(w)
+                                    && !self.confirm_window(
+                                        rule_index, compiled, haystack, done, scratch, stats, out,
+                                    )
+                                {
+                                    in_time = false;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                i = j;
+            }
+            slab_start = slab_end;
+        }
+        for (rule_index, open) in pending.iter_mut().enumerate() {
+            if let Some(done) = open.take()
+                && in_time
+                && let Ok(compiled) = self.rules[rule_index].compiled()
+            {
+                in_time = self.confirm_window(
+                    rule_index as u32,
+                    compiled,
+                    haystack,
+                    done,
+                    scratch,
+                    stats,
+                    out,
+                );
+            }
+        }
+        scratch.pending = pending;
+    }
+
+    /// Confirms one window, if the time budget allows; whether it did.
+    #[allow(clippy::too_many_arguments)]
+    fn confirm_window(
+        &self,
+        rule_index: u32,
+        compiled: &Compiled,
+        haystack: &[u8],
+        window: Range<usize>,
+        scratch: &mut Scratch,
+        stats: &mut ScanStats,
+        out: &mut Vec<RawMatch>,
+    ) -> bool {
+        if scratch.budget.spend(window.len()) {
+            return false;
+        }
+        stats.regex_runs += 1;
+        stats.regex_bytes += window.len() as u64;
+        let rule = &self.rules[rule_index as usize];
+        self.confirm(rule_index, rule, compiled, haystack, window, stats, out);
+        true
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -929,6 +1018,48 @@ mod tests {
         ] {
             assert!(newline_possible(multi), "{multi}");
         }
+    }
+
+    /// An input made of keywords: hits are taken a slab at a time (the buffers never hold more
+    /// than a slab's), and a secret after them all is still found, once.
+    #[test]
+    fn hits_are_held_a_slab_at_a_time_and_a_secret_after_them_is_found() {
+        let mut rules = RuleSet::new();
+        rules
+            .add_toml(
+                "t.toml",
+                r#"
+[[rule]]
+id = "acme.key"
+name = "Acme key"
+provider = "Acme"
+kind = "api-key"
+keywords = ["acme_"]
+pattern = '''acme_(?P<secret>[A-Za-z0-9]{24})'''
+confidence = "high"
+severity = "high"
+privilege = "scoped"
+lifetime = "static"
+rotation = { url = "https://acme.invalid/rotate", max_age_days = 90 }
+examples = ["acme_Q7w9E2r4T6y8U1i3O5p7A9s2"]
+negative_examples = ["acme_short"]
+"#,
+            )
+            .expect("rule loads");
+        let engine = Engine::new(&rules, EngineOptions::default()).expect("engine");
+        // Four slabs' worth; one slab holds a fifth of HIT_SLAB hits.
+        let repeats = 4 * HIT_SLAB / "acme_".len();
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let secret = crate::fake::fake_string(7, alphabet, 24);
+        let text = format!("{}\nkey = acme_{secret}\n", "acme_".repeat(repeats));
+        let mut scratch = Scratch::default();
+        let mut stats = ScanStats::default();
+        let found = engine.scan(text.as_bytes(), &mut scratch, &mut stats);
+        let secrets: Vec<&[u8]> = found.iter().map(|m| m.secret.as_slice()).collect();
+        assert_eq!(secrets, [secret.as_bytes()]);
+        assert_eq!(stats.keyword_hits, repeats as u64 + 1);
+        let held = [scratch.keyword_hits.capacity(), scratch.hits.capacity()];
+        assert!(held.iter().all(|&n| n <= HIT_SLAB / 4), "{held:?}");
     }
 
     #[test]
