@@ -140,6 +140,13 @@ impl CompiledRule {
 /// patterns of multi-line rules: the cache kept filling and the DFA was rebuilt over and over
 /// (a fifth of a history scan's time went to determinization).
 const HYBRID_CACHE_BYTES: usize = 16 << 20;
+/// The most the search caches of all rules hold together, per [`Scratch`] (per thread): past
+/// it, the caches of every rule but the one just searched are dropped (and rebuilt when next
+/// needed). One rule's caches stay within a few times [`HYBRID_CACHE_BYTES`].
+const CACHE_BUDGET: usize = 64 << 20;
+/// Tells engines apart, so that a [`Scratch`] never uses one engine's caches with another's
+/// regexes.
+static ENGINE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
     let config = keyhound_rules::pattern::syntax_config();
@@ -242,9 +249,15 @@ impl ScanStats {
     }
 }
 
-/// Per-thread buffers reused across scans.
+/// Per-thread buffers reused across scans, and the regexes' search caches (lazy DFAs).
 #[derive(Default)]
 pub struct Scratch {
+    /// The engine the caches belong to ([`Engine`]'s id; 0: none yet).
+    engine: u64,
+    /// Per rule, its regexes' caches, created on the rule's first window.
+    caches: Vec<Option<RuleCache>>,
+    /// What the caches in `caches` held when last measured, in all.
+    cache_bytes: usize,
     keyword_hits: Vec<prefilter::Hit>,
     hits: Vec<(u32, usize, usize)>,
     pending: Vec<Option<Range<usize>>>,
@@ -252,6 +265,64 @@ pub struct Scratch {
     decode_map: Vec<usize>,
     nested: Vec<RawMatch>,
     budget: Budget,
+}
+
+/// The search caches of one rule's regexes, and their size when last measured.
+struct RuleCache {
+    regex: meta::Cache,
+    not_after: Option<meta::Cache>,
+    bytes: usize,
+}
+
+impl RuleCache {
+    fn new(compiled: &Compiled) -> Self {
+        Self {
+            regex: compiled.regex.create_cache(),
+            not_after: compiled.not_after.as_ref().map(meta::Regex::create_cache),
+            bytes: 0,
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.regex.memory_usage() + self.not_after.as_ref().map_or(0, meta::Cache::memory_usage)
+    }
+}
+
+impl Scratch {
+    /// Makes the caches those of `engine`'s rules: a scratch used with another engine before
+    /// drops its caches.
+    fn bind(&mut self, engine: &Engine) {
+        if self.engine != engine.id {
+            self.caches.clear();
+            self.cache_bytes = 0;
+            self.engine = engine.id;
+        }
+        self.caches.resize_with(engine.rules.len(), || None);
+    }
+
+    /// The caches of rule `rule`, created if it has none.
+    fn cache(&mut self, rule: usize, compiled: &Compiled) -> &mut RuleCache {
+        self.caches[rule].get_or_insert_with(|| RuleCache::new(compiled))
+    }
+
+    /// Measures rule `rule`'s caches after a search; when all caches together hold more than
+    /// `budget` ([`CACHE_BUDGET`]), drops every other rule's.
+    fn account(&mut self, rule: usize, budget: usize) {
+        let Some(cache) = self.caches[rule].as_mut() else {
+            return;
+        };
+        let now = cache.memory_usage();
+        self.cache_bytes = self.cache_bytes - cache.bytes + now;
+        cache.bytes = now;
+        if self.cache_bytes > budget {
+            for (i, other) in self.caches.iter_mut().enumerate() {
+                if i != rule {
+                    *other = None;
+                }
+            }
+            self.cache_bytes = now;
+        }
+    }
 }
 
 /// The time budget of the input being scanned (see [`EngineOptions::time_budget`]).
@@ -317,6 +388,8 @@ impl RawMatch {
 
 /// A compiled rule set.
 pub struct Engine {
+    /// Unique among the engines of this process (see [`Scratch::bind`]).
+    id: u64,
     rules: Vec<CompiledRule>,
     prefilter: Option<prefilter::Prefilter>,
     keyword_lens: Vec<usize>,
@@ -373,6 +446,7 @@ impl Engine {
             })
             .collect();
         Ok(Self {
+            id: ENGINE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             rules,
             keyword_lens: keywords.iter().map(|k| k.len()).collect(),
             longest_keyword: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
@@ -458,6 +532,7 @@ impl Engine {
         out: &mut Vec<RawMatch>,
     ) {
         if depth == 0 {
+            scratch.bind(self);
             stats.bytes += haystack.len() as u64;
             scratch
                 .budget
@@ -605,7 +680,11 @@ impl Engine {
         stats.regex_runs += 1;
         stats.regex_bytes += window.len() as u64;
         let rule = &self.rules[rule_index as usize];
-        self.confirm(rule_index, rule, compiled, haystack, window, stats, out);
+        let cache = scratch.cache(rule_index as usize, compiled);
+        self.confirm(
+            rule_index, rule, compiled, cache, haystack, window, stats, out,
+        );
+        scratch.account(rule_index as usize, CACHE_BUDGET);
         true
     }
 
@@ -615,26 +694,35 @@ impl Engine {
         rule_index: u32,
         rule: &CompiledRule,
         compiled: &Compiled,
+        cache: &mut RuleCache,
         haystack: &[u8],
         window: Range<usize>,
         stats: &mut ScanStats,
         out: &mut Vec<RawMatch>,
     ) {
         let input = regex_automata::Input::new(haystack).range(window);
-        for caps in compiled.regex.captures_iter(input) {
-            let Some(whole) = caps.get_match() else {
-                continue;
-            };
+        let mut searcher = regex_automata::util::iter::Searcher::new(input);
+        let mut caps = compiled.regex.create_captures();
+        // As `meta::Regex::captures_iter`, with this thread's cache.
+        while let Some(whole) = searcher.advance(|input| {
+            compiled
+                .regex
+                .search_captures_with(&mut cache.regex, input, &mut caps);
+            Ok(caps.get_match())
+        }) {
             let secret = compiled
                 .secret_group
                 .and_then(|g| caps.get_group(g))
                 .map_or(whole.range(), |s| s.range());
             if secret.is_empty()
                 || !self.accepts(rule, &haystack[secret.clone()])
-                || compiled
-                    .not_after
-                    .as_ref()
-                    .is_some_and(|context| context.is_match(line_before(haystack, secret.start)))
+                || compiled.not_after.as_ref().is_some_and(|context| {
+                    let line = regex_automata::Input::new(line_before(haystack, secret.start));
+                    let cache = cache
+                        .not_after
+                        .get_or_insert_with(|| context.create_cache());
+                    context.is_match_with(cache, &line)
+                })
             {
                 stats.rejected += 1;
                 continue;
@@ -1020,46 +1108,109 @@ mod tests {
         }
     }
 
-    /// An input made of keywords: hits are taken a slab at a time (the buffers never hold more
-    /// than a slab's), and a secret after them all is still found, once.
-    #[test]
-    fn hits_are_held_a_slab_at_a_time_and_a_secret_after_them_is_found() {
-        let mut rules = RuleSet::new();
-        rules
-            .add_toml(
-                "t.toml",
-                r#"
+    /// An engine of one rule `NAME.key`: keyword `NAME_`, then a 24-character secret.
+    fn one_rule_engine(name: &str) -> Engine {
+        let toml = format!(
+            r#"
 [[rule]]
-id = "acme.key"
-name = "Acme key"
-provider = "Acme"
+id = "{name}.key"
+name = "{name} key"
+provider = "{name}"
 kind = "api-key"
-keywords = ["acme_"]
-pattern = '''acme_(?P<secret>[A-Za-z0-9]{24})'''
+keywords = ["{name}_"]
+pattern = '''{name}_(?P<secret>[A-Za-z0-9]{{24}})'''
 confidence = "high"
 severity = "high"
 privilege = "scoped"
 lifetime = "static"
-rotation = { url = "https://acme.invalid/rotate", max_age_days = 90 }
-examples = ["acme_Q7w9E2r4T6y8U1i3O5p7A9s2"]
-negative_examples = ["acme_short"]
-"#,
-            )
-            .expect("rule loads");
-        let engine = Engine::new(&rules, EngineOptions::default()).expect("engine");
+rotation = {{ url = "https://acme.invalid/rotate", max_age_days = 90 }}
+examples = ["{name}_Q7w9E2r4T6y8U1i3O5p7A9s2"]
+negative_examples = ["{name}_short"]
+"#
+        );
+        let mut rules = RuleSet::new();
+        rules.add_toml("t.toml", &toml).expect("rule loads");
+        Engine::new(&rules, EngineOptions::default()).expect("engine")
+    }
+
+    fn fake_secret(seed: u64) -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        crate::fake::fake_string(seed, alphabet, 24)
+    }
+
+    fn secrets(found: &[Match]) -> Vec<&[u8]> {
+        found.iter().map(|m| m.secret.as_slice()).collect()
+    }
+
+    /// An input made of keywords: hits are taken a slab at a time (the buffers never hold more
+    /// than a slab's), and a secret after them all is still found, once.
+    #[test]
+    fn hits_are_held_a_slab_at_a_time_and_a_secret_after_them_is_found() {
+        let engine = one_rule_engine("acme");
         // Four slabs' worth; one slab holds a fifth of HIT_SLAB hits.
         let repeats = 4 * HIT_SLAB / "acme_".len();
-        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let secret = crate::fake::fake_string(7, alphabet, 24);
+        let secret = fake_secret(7);
         let text = format!("{}\nkey = acme_{secret}\n", "acme_".repeat(repeats));
         let mut scratch = Scratch::default();
         let mut stats = ScanStats::default();
         let found = engine.scan(text.as_bytes(), &mut scratch, &mut stats);
-        let secrets: Vec<&[u8]> = found.iter().map(|m| m.secret.as_slice()).collect();
-        assert_eq!(secrets, [secret.as_bytes()]);
+        assert_eq!(secrets(&found), [secret.as_bytes()]);
         assert_eq!(stats.keyword_hits, repeats as u64 + 1);
         let held = [scratch.keyword_hits.capacity(), scratch.hits.capacity()];
         assert!(held.iter().all(|&n| n <= HIT_SLAB / 4), "{held:?}");
+    }
+
+    /// One scratch used with two engines in turn: each scan uses its own engine's regex
+    /// caches (the rule at index 0 differs), and finds its own rule's secret only.
+    #[test]
+    fn a_scratch_moved_between_engines_drops_the_caches_of_the_other() {
+        let (acme, zeta) = (one_rule_engine("acme"), one_rule_engine("zeta"));
+        let (a, z) = (fake_secret(1), fake_secret(2));
+        let text = format!("acme_{a}\nzeta_{z}\n");
+        let mut scratch = Scratch::default();
+        let mut stats = ScanStats::default();
+        for _ in 0..3 {
+            let found = acme.scan(text.as_bytes(), &mut scratch, &mut stats);
+            assert_eq!(secrets(&found), [a.as_bytes()]);
+            assert_eq!(scratch.engine, acme.id);
+            let found = zeta.scan(text.as_bytes(), &mut scratch, &mut stats);
+            assert_eq!(secrets(&found), [z.as_bytes()]);
+            assert_eq!(scratch.engine, zeta.id);
+        }
+    }
+
+    /// Past the cache budget, every rule's caches but the searched one's are dropped and the
+    /// total starts again from that one; later scans rebuild what they need.
+    #[test]
+    fn regex_caches_past_the_budget_are_dropped() {
+        let builtin = RuleSet::builtin().expect("built-in rules");
+        let engine = Engine::new(&builtin, EngineOptions::default()).expect("engine");
+        let examples: Vec<&str> = builtin
+            .rules()
+            .iter()
+            .flat_map(|r| r.rule.examples.iter().map(String::as_str))
+            .take(40)
+            .collect();
+        let text = examples.join("\n");
+        let mut scratch = Scratch::default();
+        let mut stats = ScanStats::default();
+        let first = engine.scan(text.as_bytes(), &mut scratch, &mut stats);
+        let cached: Vec<usize> = (0..engine.rules.len())
+            .filter(|&r| scratch.caches[r].is_some())
+            .collect();
+        assert!(cached.len() > 10, "{cached:?}");
+        let sum: usize = scratch.caches.iter().flatten().map(|c| c.bytes).sum();
+        assert_eq!(scratch.cache_bytes, sum);
+        let kept = cached[0];
+        scratch.account(kept, 1);
+        let left: Vec<usize> = (0..engine.rules.len())
+            .filter(|&r| scratch.caches[r].is_some())
+            .collect();
+        assert_eq!(left, [kept]);
+        let kept_bytes = scratch.caches[kept].as_ref().map_or(0, |c| c.bytes);
+        assert_eq!(scratch.cache_bytes, kept_bytes);
+        let again = engine.scan(text.as_bytes(), &mut scratch, &mut stats);
+        assert_eq!(again, first);
     }
 
     #[test]

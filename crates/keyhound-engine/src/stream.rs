@@ -45,13 +45,17 @@ impl Cuts {
 /// Scans `buf` (whose matches anchored at or past `emit_below` are left for the next buffer)
 /// into `raw`: in one piece, or cut into `threads` parts of at least `chunk` bytes, each scanned
 /// on its own thread with `overlap` bytes of context either side and keeping the matches
-/// anchored in its own part. Returns them sorted as one scan of `buf` sorts them.
+/// anchored in its own part. Returns them sorted as one scan of `buf` sorts them. The parts
+/// use `part_scratch` (one per thread, kept from buffer to buffer so that their regex caches
+/// stay warm).
+#[allow(clippy::too_many_arguments)]
 fn scan_buffer(
     engine: &Engine,
     buf: &[u8],
     emit_below: usize,
     cuts: Cuts,
     scratch: &mut Scratch,
+    part_scratch: &mut [Scratch],
     stats: &mut ScanStats,
     raw: &mut Vec<RawMatch>,
 ) {
@@ -64,8 +68,10 @@ fn scan_buffer(
     }
     let part = emit_below.div_ceil(parts);
     let results: Vec<(Vec<RawMatch>, ScanStats)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..parts)
-            .map(|i| {
+        let handles: Vec<_> = part_scratch[..parts]
+            .iter_mut()
+            .enumerate()
+            .map(|(i, scratch)| {
                 let own = i * part..((i + 1) * part).min(emit_below);
                 let last = i + 1 == parts;
                 scope.spawn(move || {
@@ -75,10 +81,9 @@ fn scan_buffer(
                     } else {
                         (own.end + cuts.overlap).min(buf.len())
                     };
-                    let mut scratch = Scratch::default();
                     let mut stats = ScanStats::default();
                     let mut found = Vec::new();
-                    engine.scan_raw(&buf[from..to], &mut scratch, &mut stats, 0, &mut found);
+                    engine.scan_raw(&buf[from..to], scratch, &mut stats, 0, &mut found);
                     found.retain(|m| {
                         let anchor = from + m.anchor;
                         own.start <= anchor && (last || anchor < own.end)
@@ -127,12 +132,23 @@ pub(crate) fn scan(
     // Absolute offset of buf[0], lines before it, and characters between its line's start and it.
     let (mut base, mut line_base, mut column_base) = (0usize, 0usize, 0usize);
     let mut raw = Vec::new();
+    let mut part_scratch: Vec<Scratch> = Vec::new();
+    part_scratch.resize_with(threads, Scratch::default);
     loop {
         let eof = fill(reader, &mut buf, cap)?;
         raw.clear();
         let emit_below = if eof { buf.len() } else { buf.len() - overlap };
         let timed_out = stats.timed_out;
-        scan_buffer(engine, &buf, emit_below, cuts, scratch, stats, &mut raw);
+        scan_buffer(
+            engine,
+            &buf,
+            emit_below,
+            cuts,
+            scratch,
+            &mut part_scratch,
+            stats,
+            &mut raw,
+        );
         // Out of time (`EngineOptions::time_budget`): this buffer's findings are the last.
         let last = eof || stats.timed_out > timed_out;
         let mut locator = Locator::with_line_base(&buf, line_base);
