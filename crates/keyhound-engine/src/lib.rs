@@ -19,6 +19,7 @@ pub mod fake;
 pub mod fuzzing;
 mod location;
 pub mod prefilter;
+mod required;
 mod stream;
 pub mod validate;
 
@@ -117,6 +118,8 @@ struct Compiled {
     single_line: bool,
     /// The rule's `not_after`, anchored to end where the secret starts.
     not_after: Option<meta::Regex>,
+    /// Bytes every match holds: windows without them are not searched.
+    required: required::Required,
 }
 
 struct CompiledRule {
@@ -131,6 +134,7 @@ impl CompiledRule {
             compile(
                 &self.loaded.rule.pattern,
                 self.loaded.rule.not_after.as_deref(),
+                &self.loaded.rule.keywords,
             )
         })
     }
@@ -148,11 +152,16 @@ const CACHE_BUDGET: usize = 64 << 20;
 /// regexes.
 static ENGINE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
+fn compile(
+    pattern: &str,
+    not_after: Option<&str>,
+    keywords: &[String],
+) -> Result<Compiled, String> {
     let config = keyhound_rules::pattern::syntax_config();
     let hir = syntax::parse_with(pattern, &config).map_err(|e| e.to_string())?;
     let max_len = hir.properties().maximum_len().filter(|&n| n <= MAX_WINDOW);
     let single_line = !can_match_newline(&hir);
+    let required = required::Required::of(&hir, keywords);
     let build = |hir: &regex_syntax::hir::Hir| {
         meta::Regex::builder()
             .configure(
@@ -183,6 +192,7 @@ fn compile(pattern: &str, not_after: Option<&str>) -> Result<Compiled, String> {
         max_len,
         single_line,
         not_after,
+        required,
     })
 }
 
@@ -676,6 +686,9 @@ impl Engine {
     ) -> bool {
         if scratch.budget.spend(window.len()) {
             return false;
+        }
+        if !compiled.required.admits(&haystack[window.clone()]) {
+            return true;
         }
         stats.regex_runs += 1;
         stats.regex_bytes += window.len() as u64;
