@@ -264,8 +264,9 @@ impl ScanStats {
 pub struct Scratch {
     /// The engine the caches belong to ([`Engine`]'s id; 0: none yet).
     engine: u64,
-    /// Per rule, its regexes' caches, created on the rule's first window.
-    caches: Vec<Option<RuleCache>>,
+    /// Per rule, its regexes' caches, created on the rule's first window (boxed: a cache is
+    /// kilobytes even when empty, and most rules never need one).
+    caches: Vec<Option<Box<RuleCache>>>,
     /// What the caches in `caches` held when last measured, in all.
     cache_bytes: usize,
     keyword_hits: Vec<prefilter::Hit>,
@@ -312,7 +313,7 @@ impl Scratch {
 
     /// The caches of rule `rule`, created if it has none.
     fn cache(&mut self, rule: usize, compiled: &Compiled) -> &mut RuleCache {
-        self.caches[rule].get_or_insert_with(|| RuleCache::new(compiled))
+        self.caches[rule].get_or_insert_with(|| Box::new(RuleCache::new(compiled)))
     }
 
     /// Measures rule `rule`'s caches after a search; when all caches together hold more than
