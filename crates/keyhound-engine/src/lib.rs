@@ -1128,24 +1128,7 @@ mod tests {
 
     /// An engine of one rule `NAME.key`: keyword `NAME_`, then a 24-character secret.
     fn one_rule_engine(name: &str) -> Engine {
-        let toml = format!(
-            r#"
-[[rule]]
-id = "{name}.key"
-name = "{name} key"
-provider = "{name}"
-kind = "api-key"
-keywords = ["{name}_"]
-pattern = '''{name}_(?P<secret>[A-Za-z0-9]{{24}})'''
-confidence = "high"
-severity = "high"
-privilege = "scoped"
-lifetime = "static"
-rotation = {{ url = "https://acme.invalid/rotate", max_age_days = 90 }}
-examples = ["{name}_Q7w9E2r4T6y8U1i3O5p7A9s2"]
-negative_examples = ["{name}_short"]
-"#
-        );
+        let toml = crate::fake::fake_rule_toml(&format!("{name}.key"), &format!("{name}_"));
         let mut rules = RuleSet::new();
         rules.add_toml("t.toml", &toml).expect("rule loads");
         Engine::new(&rules, EngineOptions::default()).expect("engine")

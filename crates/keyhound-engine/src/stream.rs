@@ -205,27 +205,16 @@ mod tests {
     use crate::EngineOptions;
     use keyhound_rules::RuleSet;
 
-    const RULE: &str = r#"
-[[rule]]
-id = "acme.key"
-name = "Acme key"
-provider = "Acme"
-kind = "api-key"
-keywords = ["acme_"]
-pattern = '''acme_(?P<secret>[A-Za-z0-9]{24})'''
-confidence = "high"
-severity = "high"
-privilege = "scoped"
-lifetime = "static"
-rotation = { url = "https://acme.invalid/rotate", max_age_days = 90 }
-examples = ["acme_Q7w9E2r4T6y8U1i3O5p7A9s2"]
-negative_examples = ["acme_short"]
-"#;
+    fn rules() -> RuleSet {
+        let mut rules = RuleSet::new();
+        let toml = crate::fake::fake_rule_toml("acme.key", "acme_");
+        rules.add_toml("t.toml", &toml).expect("rule loads");
+        rules
+    }
 
     #[test]
     fn a_stream_out_of_time_stops_after_the_part_that_ran_out() {
-        let mut rules = RuleSet::new();
-        rules.add_toml("t.toml", RULE).unwrap();
+        let rules = rules();
         let secret = "acme_Q7w9E2r4T6y8U1i3O5p7A9s2";
         // The first chunk: a secret, then more regex windows than one budget check allows
         // (see `BUDGET_CHECK_BYTES`); the second: another secret.
@@ -265,8 +254,7 @@ negative_examples = ["acme_short"]
 
     #[test]
     fn chunked_scan_matches_whole_scan_at_every_boundary() {
-        let mut rules = RuleSet::new();
-        rules.add_toml("t.toml", RULE).unwrap();
+        let rules = rules();
         let engine = Engine::new(&rules, EngineOptions::default()).unwrap();
         let secret = "acme_Q7w9E2r4T6y8U1i3O5p7A9s2";
         let mut text = String::new();

@@ -491,27 +491,8 @@ fn a_keyword_costs_a_regex_search_of_its_own_line_only() {
 /// 24), with `time_budget`.
 fn two_rule_engine(time_budget: Option<std::time::Duration>) -> Engine {
     let mut rules = keyhound_rules::RuleSet::new();
-    let rule = |id: &str, keyword: &str| {
-        format!(
-            r#"
-[[rule]]
-id = "{id}"
-name = "Test key"
-provider = "Test"
-kind = "api-key"
-keywords = ["{keyword}"]
-pattern = '''{keyword}(?P<secret>[A-Za-z0-9]{{24}})'''
-confidence = "high"
-severity = "high"
-privilege = "scoped"
-lifetime = "static"
-rotation = {{ url = "https://example.invalid/rotate", max_age_days = 90 }}
-examples = ['{keyword}Q7w9E2r4T6y8U1i3O5p7A9s2']
-negative_examples = ['{keyword}short']
-"#
-        )
-    };
-    let toml = rule("acme.key", "acme_") + &rule("zeta.key", "zz_");
+    let toml = keyhound_engine::fake::fake_rule_toml("acme.key", "acme_")
+        + &keyhound_engine::fake::fake_rule_toml("zeta.key", "zz_");
     rules.add_toml("two.toml", &toml).expect("rules load");
     let options = EngineOptions {
         time_budget,
