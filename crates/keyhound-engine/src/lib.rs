@@ -263,7 +263,10 @@ impl ScanStats {
     }
 }
 
-/// Per-thread buffers reused across scans, and the regexes' search caches (lazy DFAs).
+/// Per-thread buffers reused across scans, and the regexes' search caches (lazy DFAs). Keep
+/// one per thread and pass it to every scan: a new one starts with empty caches, and rebuilding
+/// them costs more than scanning a small input (3,000 inputs of 2 KB dense in keywords took
+/// five times as long with a new scratch each).
 #[derive(Default)]
 pub struct Scratch {
     /// The engine the caches belong to ([`Engine`]'s id; 0: none yet).
