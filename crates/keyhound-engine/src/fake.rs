@@ -15,3 +15,26 @@ pub fn fake_string(seed: u64, alphabet: &[u8], len: usize) -> String {
         })
         .collect()
 }
+
+/// The rules-file text (TOML) of one fixture rule `id`: keyword `keyword`, then a secret of 24
+/// ASCII letters and digits (the `secret` group), with an example and a negative example.
+pub fn fake_rule_toml(id: &str, keyword: &str) -> String {
+    format!(
+        r#"
+[[rule]]
+id = "{id}"
+name = "Test key"
+provider = "Test"
+kind = "api-key"
+keywords = ["{keyword}"]
+pattern = '''{keyword}(?P<secret>[A-Za-z0-9]{{24}})'''
+confidence = "high"
+severity = "high"
+privilege = "scoped"
+lifetime = "static"
+rotation = {{ url = "https://example.invalid/rotate", max_age_days = 90 }}
+examples = ['{keyword}Q7w9E2r4T6y8U1i3O5p7A9s2']
+negative_examples = ['{keyword}short']
+"#
+    )
+}

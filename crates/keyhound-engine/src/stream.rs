@@ -45,13 +45,17 @@ impl Cuts {
 /// Scans `buf` (whose matches anchored at or past `emit_below` are left for the next buffer)
 /// into `raw`: in one piece, or cut into `threads` parts of at least `chunk` bytes, each scanned
 /// on its own thread with `overlap` bytes of context either side and keeping the matches
-/// anchored in its own part. Returns them sorted as one scan of `buf` sorts them.
+/// anchored in its own part. Returns them sorted as one scan of `buf` sorts them. The parts
+/// use `part_scratch` (one per thread, kept from buffer to buffer so that their regex caches
+/// stay warm).
+#[allow(clippy::too_many_arguments)]
 fn scan_buffer(
     engine: &Engine,
     buf: &[u8],
     emit_below: usize,
     cuts: Cuts,
     scratch: &mut Scratch,
+    part_scratch: &mut [Scratch],
     stats: &mut ScanStats,
     raw: &mut Vec<RawMatch>,
 ) {
@@ -64,8 +68,10 @@ fn scan_buffer(
     }
     let part = emit_below.div_ceil(parts);
     let results: Vec<(Vec<RawMatch>, ScanStats)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..parts)
-            .map(|i| {
+        let handles: Vec<_> = part_scratch[..parts]
+            .iter_mut()
+            .enumerate()
+            .map(|(i, scratch)| {
                 let own = i * part..((i + 1) * part).min(emit_below);
                 let last = i + 1 == parts;
                 scope.spawn(move || {
@@ -75,10 +81,9 @@ fn scan_buffer(
                     } else {
                         (own.end + cuts.overlap).min(buf.len())
                     };
-                    let mut scratch = Scratch::default();
                     let mut stats = ScanStats::default();
                     let mut found = Vec::new();
-                    engine.scan_raw(&buf[from..to], &mut scratch, &mut stats, 0, &mut found);
+                    engine.scan_raw(&buf[from..to], scratch, &mut stats, 0, &mut found);
                     found.retain(|m| {
                         let anchor = from + m.anchor;
                         own.start <= anchor && (last || anchor < own.end)
@@ -127,12 +132,23 @@ pub(crate) fn scan(
     // Absolute offset of buf[0], lines before it, and characters between its line's start and it.
     let (mut base, mut line_base, mut column_base) = (0usize, 0usize, 0usize);
     let mut raw = Vec::new();
+    let mut part_scratch: Vec<Scratch> = Vec::new();
+    part_scratch.resize_with(threads, Scratch::default);
     loop {
         let eof = fill(reader, &mut buf, cap)?;
         raw.clear();
         let emit_below = if eof { buf.len() } else { buf.len() - overlap };
         let timed_out = stats.timed_out;
-        scan_buffer(engine, &buf, emit_below, cuts, scratch, stats, &mut raw);
+        scan_buffer(
+            engine,
+            &buf,
+            emit_below,
+            cuts,
+            scratch,
+            &mut part_scratch,
+            stats,
+            &mut raw,
+        );
         // Out of time (`EngineOptions::time_budget`): this buffer's findings are the last.
         let last = eof || stats.timed_out > timed_out;
         let mut locator = Locator::with_line_base(&buf, line_base);
@@ -189,27 +205,16 @@ mod tests {
     use crate::EngineOptions;
     use keyhound_rules::RuleSet;
 
-    const RULE: &str = r#"
-[[rule]]
-id = "acme.key"
-name = "Acme key"
-provider = "Acme"
-kind = "api-key"
-keywords = ["acme_"]
-pattern = '''acme_(?P<secret>[A-Za-z0-9]{24})'''
-confidence = "high"
-severity = "high"
-privilege = "scoped"
-lifetime = "static"
-rotation = { url = "https://acme.invalid/rotate", max_age_days = 90 }
-examples = ["acme_Q7w9E2r4T6y8U1i3O5p7A9s2"]
-negative_examples = ["acme_short"]
-"#;
+    fn rules() -> RuleSet {
+        let mut rules = RuleSet::new();
+        let toml = crate::fake::fake_rule_toml("acme.key", "acme_");
+        rules.add_toml("t.toml", &toml).expect("rule loads");
+        rules
+    }
 
     #[test]
     fn a_stream_out_of_time_stops_after_the_part_that_ran_out() {
-        let mut rules = RuleSet::new();
-        rules.add_toml("t.toml", RULE).unwrap();
+        let rules = rules();
         let secret = "acme_Q7w9E2r4T6y8U1i3O5p7A9s2";
         // The first chunk: a secret, then more regex windows than one budget check allows
         // (see `BUDGET_CHECK_BYTES`); the second: another secret.
@@ -249,8 +254,7 @@ negative_examples = ["acme_short"]
 
     #[test]
     fn chunked_scan_matches_whole_scan_at_every_boundary() {
-        let mut rules = RuleSet::new();
-        rules.add_toml("t.toml", RULE).unwrap();
+        let rules = rules();
         let engine = Engine::new(&rules, EngineOptions::default()).unwrap();
         let secret = "acme_Q7w9E2r4T6y8U1i3O5p7A9s2";
         let mut text = String::new();

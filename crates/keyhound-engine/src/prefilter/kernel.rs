@@ -11,6 +11,9 @@
 //!   and the high nibble (`lo[j][b & 15] & hi[j][b >> 4]`), so a bucket passes every cross
 //!   product of its bytes' nibbles too ([`Model::Nibbles`](super::teddy::Model::Nibbles)).
 //!
+//! The same module holds the vector test of the decode stage's base64 run finder
+//! ([`base64_blocks`]): which aligned 16-byte blocks are wholly base64 bytes, 64 bytes a step.
+//!
 //! Callers confirm each position exactly; a kernel only has to never miss one, which the
 //! differential tests and the `prefilter_differential` fuzz target check against the scalar
 //! DFA.
@@ -25,10 +28,10 @@
 
 use std::arch::x86_64::{
     __m256i, __m512i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
-    _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256,
-    _mm256_shuffle_epi8, _mm256_srli_epi16, _mm512_and_si512, _mm512_loadu_si512, _mm512_or_si512,
-    _mm512_permutexvar_epi8, _mm512_set1_epi8, _mm512_setzero_si512, _mm512_srli_epi16,
-    _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
+    _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm512_and_si512,
+    _mm512_loadu_si512, _mm512_or_si512, _mm512_permutexvar_epi8, _mm512_set1_epi8,
+    _mm512_setzero_si512, _mm512_srli_epi16, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
 };
 
 use super::teddy::{BucketMasks, ByteMasks, MASKS, MAX_GROUPS};
@@ -260,4 +263,115 @@ impl Avx2 {
             !(_mm256_movemask_epi8(none) as u32)
         }
     }
+}
+
+/// Whether this CPU runs [`base64_blocks`].
+pub(crate) fn base64_blocks_available() -> bool {
+    std::is_x86_feature_detected!("avx2")
+}
+
+/// Calls `accept` with the offset of each 16-byte block, at `from` (a multiple of 16) plus a
+/// multiple of 16, whose bytes are all base64 bytes (standard or URL-safe alphabet), in
+/// increasing order, until it returns `true`: `Ok` with that offset. Looks at whole 64-byte
+/// steps only: `Err` with the first offset not looked at (fewer than 64 bytes from the end)
+/// when no block was accepted. `None` when the CPU has no AVX2.
+pub(crate) fn base64_blocks<F: FnMut(usize) -> bool>(
+    haystack: &[u8],
+    from: usize,
+    accept: &mut F,
+) -> Option<Result<usize, usize>> {
+    if !base64_blocks_available() {
+        return None;
+    }
+    // SAFETY: AVX2 was detected just above.
+    Some(unsafe { base64_blocks_avx2(haystack, from, accept) })
+}
+
+/// The vector loop of [`base64_blocks`].
+#[target_feature(enable = "avx2")]
+fn base64_blocks_avx2<F: FnMut(usize) -> bool>(
+    haystack: &[u8],
+    from: usize,
+    accept: &mut F,
+) -> Result<usize, usize> {
+    // Base64 bytes by high nibble (rows) and low nibble: row 2 holds `+`, `-` and `/`; row 3
+    // the digits; rows 4 and 6 the letters from low nibble 1; rows 5 and 7 the letters to
+    // low nibble 10, and row 5 `_` at 15. A byte is one when the bits of its two nibbles meet.
+    const ROW2: i8 = 1;
+    const ROW3: i8 = 2;
+    const ROW46: i8 = 4;
+    const ROW5: i8 = 8;
+    const ROW7: i8 = 16;
+    const LOW: [i8; 16] = {
+        let mut t = [0i8; 16];
+        let mut l = 0;
+        while l < 16 {
+            let mut bits = 0;
+            if l == 0xb || l == 0xd || l == 0xf {
+                bits |= ROW2;
+            }
+            if l <= 9 {
+                bits |= ROW3;
+            }
+            if l >= 1 {
+                bits |= ROW46;
+            }
+            if l <= 0xa || l == 0xf {
+                bits |= ROW5;
+            }
+            if l <= 0xa {
+                bits |= ROW7;
+            }
+            t[l] = bits;
+            l += 1;
+        }
+        t
+    };
+    let l = &LOW;
+    let low_table = _mm256_setr_epi8(
+        l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11], l[12], l[13],
+        l[14], l[15], l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11],
+        l[12], l[13], l[14], l[15],
+    );
+    // Rows 0, 1 and 8 to 15 (bytes of 0x80 and more) hold no base64 byte.
+    let high_table = _mm256_setr_epi8(
+        0, 0, ROW2, ROW3, ROW46, ROW5, ROW46, ROW7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ROW2, ROW3,
+        ROW46, ROW5, ROW46, ROW7, 0, 0, 0, 0, 0, 0, 0, 0,
+    );
+    let nibble = _mm256_set1_epi8(0x0f);
+    let members = |p: *const u8| {
+        // SAFETY: AVX2 is enabled here; the caller passes 32 readable bytes at p.
+        unsafe {
+            let input = _mm256_loadu_si256(p.cast());
+            let low = _mm256_shuffle_epi8(low_table, _mm256_and_si256(input, nibble));
+            let high = _mm256_shuffle_epi8(
+                high_table,
+                _mm256_and_si256(_mm256_srli_epi16::<4>(input), nibble),
+            );
+            let none = _mm256_cmpeq_epi8(_mm256_and_si256(low, high), _mm256_setzero_si256());
+            u64::from(!(_mm256_movemask_epi8(none) as u32))
+        }
+    };
+    let mut at = from;
+    while at + 64 <= haystack.len() {
+        // at + 64 <= len: both 32-byte halves are inside `haystack`.
+        let p = haystack[at..].as_ptr();
+        // SAFETY: p + 32 .. p + 64 is inside `haystack` too.
+        let mask = members(p) | members(unsafe { p.add(32) }) << 32;
+        // Bit i of `full`: bits i to i + 15 of `mask` are all set.
+        let mut full = mask & mask >> 8;
+        full &= full >> 4;
+        full &= full >> 2;
+        full &= full >> 1;
+        let mut blocks = full & 0x0001_0001_0001_0001;
+        while blocks != 0 {
+            let block = at + blocks.trailing_zeros() as usize;
+            if accept(block) {
+                return Ok(block);
+            }
+            blocks &= blocks - 1;
+        }
+        at += 64;
+    }
+    Err(at)
 }

@@ -19,6 +19,24 @@ mod kernel;
 #[cfg(target_arch = "x86_64")]
 mod teddy;
 
+/// The vector test of the base64 run finder, where the CPU runs one: from `from` (a multiple of
+/// 16) on, the first 16-byte block at a multiple of 16 whose bytes are all base64 bytes and
+/// that `accept` accepts (`Ok`), or the first offset it did not look at (`Err`; fewer than 64
+/// bytes before the end). `None`: no vector test on this CPU, the caller tests every block.
+pub(crate) fn base64_blocks<F: FnMut(usize) -> bool>(
+    haystack: &[u8],
+    from: usize,
+    accept: &mut F,
+) -> Option<Result<usize, usize>> {
+    #[cfg(target_arch = "x86_64")]
+    return kernel::base64_blocks(haystack, from, accept);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (haystack, from, accept);
+        None
+    }
+}
+
 /// Every keyword occurrence: (keyword index, end offset).
 pub type Hit = (u32, usize);
 
