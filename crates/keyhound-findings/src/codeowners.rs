@@ -7,6 +7,14 @@
 //! Patterns are matched with the `ignore` crate's gitignore matcher, so `/docs/` is anchored,
 //! `docs/` matches a directory anywhere, `*.rs` any file name, and a directory pattern owns
 //! everything under it.
+//!
+//! Each section's lines go into one matcher, which tells the last line matching a path (or a
+//! parent directory); the line number rides on each pattern as its `from`. With one matcher a
+//! line, a generated file of 1,000 lines took 117 ms to parse and a lookup 680 µs (each line
+//! compiled and tried on its own); with one a section, 73-87 ms and 9-15 µs
+//! (`cargo bench -p keyhound-findings`, 2-core machine under load).
+
+use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
@@ -18,23 +26,79 @@ pub const CODEOWNERS_LOCATIONS: [&str; 4] = [
     ".gitlab/CODEOWNERS",
 ];
 
-/// One rule: a pattern and its owners.
-struct Entry {
+/// One section: its lines' patterns in one matcher, and each line's owners.
+struct Section {
+    /// Every line's pattern, each with its index in `owners` as its `from`.
     matcher: Gitignore,
-    owners: Vec<String>,
+    /// The owners of each line, in file order.
+    owners: Vec<Vec<String>>,
+}
+
+impl Section {
+    /// The section of `lines` (pattern and owners each). A line whose pattern does not parse,
+    /// or does not build on its own when the whole set does not, is left out. Negated patterns
+    /// (`!path`) are left out too: CODEOWNERS has no negation, and in one matcher they would
+    /// hide the lines before them.
+    fn new(lines: Vec<(String, Vec<String>)>) -> Self {
+        let lines: Vec<(String, Vec<String>)> = lines
+            .into_iter()
+            .filter(|(pattern, _)| !pattern.starts_with('!'))
+            .collect();
+        let build = |keep: &dyn Fn(usize) -> bool| {
+            let mut builder = GitignoreBuilder::new("");
+            for (index, (pattern, _)) in lines.iter().enumerate() {
+                if keep(index) {
+                    // A pattern that does not parse adds nothing; the rest still build.
+                    let _ = builder.add_line(Some(PathBuf::from(index.to_string())), pattern);
+                }
+            }
+            builder.build()
+        };
+        let matcher = build(&|_| true).unwrap_or_else(|_| {
+            // Only a set too large for the regex engine gets here: keep the lines that build
+            // on their own.
+            let alone: Vec<bool> = (0..lines.len())
+                .map(|i| build(&|j| j == i).is_ok())
+                .collect();
+            build(&|i| alone[i]).unwrap_or_else(|_| Gitignore::empty())
+        });
+        Self {
+            matcher,
+            owners: lines.into_iter().map(|(_, owners)| owners).collect(),
+        }
+    }
+
+    /// The owners of the last line whose pattern matches `path` (a file) or one of its parent
+    /// directories.
+    fn owners_of(&self, path: &Path) -> Option<&[String]> {
+        let line_of = |candidate: &Path, is_dir: bool| {
+            let ignore::Match::Ignore(glob) = self.matcher.matched(candidate, is_dir) else {
+                return None;
+            };
+            glob.from()?.to_str()?.parse::<usize>().ok()
+        };
+        let last = std::iter::successors(path.parent(), |dir| dir.parent())
+            .filter_map(|dir| line_of(dir, true))
+            .chain(line_of(path, false))
+            .max()?;
+        self.owners.get(last).map(Vec::as_slice)
+    }
 }
 
 /// A parsed CODEOWNERS file.
 #[derive(Default)]
 pub struct CodeOwners {
     /// Sections in file order; lines before any header form the first.
-    sections: Vec<Vec<Entry>>,
+    sections: Vec<Section>,
 }
 
 impl std::fmt::Debug for CodeOwners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CodeOwners")
-            .field("rules", &self.sections.iter().map(Vec::len).sum::<usize>())
+            .field(
+                "rules",
+                &self.sections.iter().map(|s| s.owners.len()).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -43,7 +107,7 @@ impl CodeOwners {
     /// Parses the file's text. Lines whose pattern does not parse are left out (GitHub does
     /// the same and flags them in its UI).
     pub fn parse(text: &str) -> Self {
-        let mut sections: Vec<Vec<Entry>> = vec![Vec::new()];
+        let mut sections: Vec<Vec<(String, Vec<String>)>> = vec![Vec::new()];
         let mut section_owners: Vec<String> = Vec::new();
         for raw in text.lines() {
             let line = strip_comment(raw).trim();
@@ -63,18 +127,13 @@ impl CodeOwners {
             if owners.is_empty() {
                 owners.clone_from(&section_owners);
             }
-            let mut builder = GitignoreBuilder::new("");
-            if builder.add_line(None, &pattern).is_err() {
-                continue;
-            }
-            let Ok(matcher) = builder.build() else {
-                continue;
-            };
             if let Some(section) = sections.last_mut() {
-                section.push(Entry { matcher, owners });
+                section.push((pattern, owners));
             }
         }
-        Self { sections }
+        Self {
+            sections: sections.into_iter().map(Section::new).collect(),
+        }
     }
 
     /// The owners of `path` (relative to the repository root, `/`-separated): in each section,
@@ -87,16 +146,10 @@ impl CodeOwners {
             .filter(|c| !c.is_empty() && *c != ".")
             .collect();
         let path = components.join("/");
-        let path = path.as_str();
+        let path = Path::new(&path);
         let mut owners: Vec<String> = Vec::new();
         for section in &self.sections {
-            let last = section.iter().rev().find(|entry| {
-                entry
-                    .matcher
-                    .matched_path_or_any_parents(path, false)
-                    .is_ignore()
-            });
-            for owner in last.map(|e| e.owners.as_slice()).unwrap_or_default() {
+            for owner in section.owners_of(path).unwrap_or_default() {
                 if !owners.contains(owner) {
                     owners.push(owner.clone());
                 }
@@ -234,6 +287,130 @@ mod tests {
             owners.owners_of("config/secrets.yml"),
             ["@everyone", "@security"]
         );
+    }
+
+    /// One matcher a line, each asked about the path and its parents, as the file's lines were
+    /// matched before they shared one matcher a section: in each section, the owners of the
+    /// last line whose pattern matches.
+    fn owners_line_by_line(text: &str, path: &str) -> Vec<String> {
+        let mut sections: Vec<Vec<(Gitignore, Vec<String>)>> = vec![Vec::new()];
+        let mut section_owners = Vec::new();
+        for raw in text.lines() {
+            let line = strip_comment(raw).trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(header) = section_header(line) {
+                sections.push(Vec::new());
+                section_owners = header;
+                continue;
+            }
+            let mut words = split_words(line).into_iter();
+            let pattern = words.next().unwrap();
+            let mut owners: Vec<String> = words.collect();
+            if owners.is_empty() {
+                owners.clone_from(&section_owners);
+            }
+            let mut builder = GitignoreBuilder::new("");
+            if builder.add_line(None, &pattern).is_ok()
+                && let Ok(matcher) = builder.build()
+            {
+                sections.last_mut().unwrap().push((matcher, owners));
+            }
+        }
+        let mut found: Vec<String> = Vec::new();
+        for section in &sections {
+            let last = section
+                .iter()
+                .rev()
+                .find(|(matcher, _)| matcher.matched_path_or_any_parents(path, false).is_ignore());
+            for owner in last.map(|(_, o)| o.as_slice()).unwrap_or_default() {
+                if !found.contains(owner) {
+                    found.push(owner.clone());
+                }
+            }
+        }
+        found
+    }
+
+    /// Every combination of pattern shapes (anchored, unanchored, directory-only, wildcards,
+    /// `**`, escapes, negations, duplicates, lines without owners, sections) over paths at
+    /// several depths: one matcher a section finds exactly the owners that one matcher a line
+    /// finds.
+    #[test]
+    fn one_matcher_a_section_finds_what_one_matcher_a_line_finds() {
+        let patterns = [
+            "*",
+            "*.rs",
+            "/src/",
+            "src/",
+            "src",
+            "/src/app/*.rs",
+            "app/",
+            "**/keys/**",
+            "docs/**",
+            "/README.md",
+            "README.md",
+            "!src/",
+            "\\!odd",
+            "a/**/b",
+            "*.env",
+            "/deploy/*",
+            "deploy/",
+            "[ab]*/",
+            "?",
+            "vendor/",
+            "/x/y/z",
+        ];
+        let paths = [
+            "src/main.rs",
+            "src/app/keys.rs",
+            "a/src/b.rs",
+            "src",
+            "app/x.env",
+            "README.md",
+            "docs/README.md",
+            "a/x/b/c.txt",
+            "deploy/k8s/app.yaml",
+            "deploy/prod.env",
+            "x/y/z",
+            "x/y/z/w",
+            "keys/k",
+            "q/keys/z/k.pem",
+            "b/c",
+            "vendor/lib/x.js",
+            "!odd",
+            "z",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..100 {
+            let mut text = String::new();
+            for i in 0..1 + next(12) {
+                match next(10) {
+                    0 => text.push_str(&format!("[Section{i}] @lead{i}\n")),
+                    1 => text.push_str(&format!("{}\n", patterns[next(patterns.len())])),
+                    _ => text.push_str(&format!(
+                        "{} @owner{i} @team/{}\n",
+                        patterns[next(patterns.len())],
+                        next(3)
+                    )),
+                }
+            }
+            let owners = CodeOwners::parse(&text);
+            for path in paths {
+                assert_eq!(
+                    owners.owners_of(path),
+                    owners_line_by_line(&text, path),
+                    "{path} in\n{text}"
+                );
+            }
+        }
     }
 
     #[test]
