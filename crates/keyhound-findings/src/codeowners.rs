@@ -107,32 +107,8 @@ impl CodeOwners {
     /// Parses the file's text. Lines whose pattern does not parse are left out (GitHub does
     /// the same and flags them in its UI).
     pub fn parse(text: &str) -> Self {
-        let mut sections: Vec<Vec<(String, Vec<String>)>> = vec![Vec::new()];
-        let mut section_owners: Vec<String> = Vec::new();
-        for raw in text.lines() {
-            let line = strip_comment(raw).trim();
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(header) = section_header(line) {
-                sections.push(Vec::new());
-                section_owners = header;
-                continue;
-            }
-            let mut words = split_words(line).into_iter();
-            let Some(pattern) = words.next() else {
-                continue;
-            };
-            let mut owners: Vec<String> = words.collect();
-            if owners.is_empty() {
-                owners.clone_from(&section_owners);
-            }
-            if let Some(section) = sections.last_mut() {
-                section.push((pattern, owners));
-            }
-        }
         Self {
-            sections: sections.into_iter().map(Section::new).collect(),
+            sections: sections_of(text).into_iter().map(Section::new).collect(),
         }
     }
 
@@ -157,6 +133,36 @@ impl CodeOwners {
         }
         owners
     }
+}
+
+/// The file's lines, pattern and owners each, in sections (lines before any header form the
+/// first). A line without owners takes its section's default owners.
+fn sections_of(text: &str) -> Vec<Vec<(String, Vec<String>)>> {
+    let mut sections: Vec<Vec<(String, Vec<String>)>> = vec![Vec::new()];
+    let mut section_owners: Vec<String> = Vec::new();
+    for raw in text.lines() {
+        let line = strip_comment(raw).trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(header) = section_header(line) {
+            sections.push(Vec::new());
+            section_owners = header;
+            continue;
+        }
+        let mut words = split_words(line).into_iter();
+        let Some(pattern) = words.next() else {
+            continue;
+        };
+        let mut owners: Vec<String> = words.collect();
+        if owners.is_empty() {
+            owners.clone_from(&section_owners);
+        }
+        if let Some(section) = sections.last_mut() {
+            section.push((pattern, owners));
+        }
+    }
+    sections
 }
 
 /// The line without its comment: `#` starts one unless escaped as `\#`.
@@ -293,31 +299,19 @@ mod tests {
     /// matched before they shared one matcher a section: in each section, the owners of the
     /// last line whose pattern matches.
     fn owners_line_by_line(text: &str, path: &str) -> Vec<String> {
-        let mut sections: Vec<Vec<(Gitignore, Vec<String>)>> = vec![Vec::new()];
-        let mut section_owners = Vec::new();
-        for raw in text.lines() {
-            let line = strip_comment(raw).trim();
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(header) = section_header(line) {
-                sections.push(Vec::new());
-                section_owners = header;
-                continue;
-            }
-            let mut words = split_words(line).into_iter();
-            let pattern = words.next().unwrap();
-            let mut owners: Vec<String> = words.collect();
-            if owners.is_empty() {
-                owners.clone_from(&section_owners);
-            }
-            let mut builder = GitignoreBuilder::new("");
-            if builder.add_line(None, &pattern).is_ok()
-                && let Ok(matcher) = builder.build()
-            {
-                sections.last_mut().unwrap().push((matcher, owners));
-            }
-        }
+        let sections: Vec<Vec<(Gitignore, Vec<String>)>> = sections_of(text)
+            .into_iter()
+            .map(|lines| {
+                lines
+                    .into_iter()
+                    .filter_map(|(pattern, owners)| {
+                        let mut builder = GitignoreBuilder::new("");
+                        builder.add_line(None, &pattern).ok()?;
+                        Some((builder.build().ok()?, owners))
+                    })
+                    .collect()
+            })
+            .collect();
         let mut found: Vec<String> = Vec::new();
         for section in &sections {
             let last = section
