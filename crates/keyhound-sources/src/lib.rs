@@ -360,6 +360,36 @@ fn display_path(path: &Path) -> String {
     }
 }
 
+/// The roots without repeats (the same file or directory named twice, however spelled), and
+/// where each root inside another one shows up in that one's walk (its path under the outer
+/// root as given), so that the outer walk leaves it to its own walk and each file is visited,
+/// counted and reported once. Roots that cannot be resolved are kept as given.
+fn nested_roots(roots: Vec<PathBuf>) -> (Vec<PathBuf>, std::collections::HashSet<PathBuf>) {
+    let resolved: Vec<Option<PathBuf>> = roots.iter().map(|r| r.canonicalize().ok()).collect();
+    let mut kept = Vec::with_capacity(roots.len());
+    let mut kept_resolved: Vec<&Option<PathBuf>> = Vec::with_capacity(roots.len());
+    for (root, real) in roots.iter().zip(&resolved) {
+        if real.is_none() || !kept_resolved.contains(&real) {
+            kept.push(root.clone());
+            kept_resolved.push(real);
+        }
+    }
+    let mut nested = std::collections::HashSet::new();
+    for (outer, outer_real) in kept.iter().zip(&kept_resolved) {
+        let Some(outer_real) = outer_real else {
+            continue;
+        };
+        for inner_real in kept_resolved.iter().copied().flatten() {
+            if let Ok(relative) = inner_real.strip_prefix(outer_real)
+                && !relative.as_os_str().is_empty()
+            {
+                nested.insert(outer.join(relative));
+            }
+        }
+    }
+    (kept, nested)
+}
+
 /// Walks `roots` in parallel, calling `visit` (from several threads) for every regular file,
 /// skipped file and unreadable entry. Returns an error only for options that make the walk
 /// impossible (a bad glob, no root at all that exists).
@@ -379,6 +409,7 @@ pub fn walk(
             }));
         }
     }
+    let (existing, nested) = nested_roots(existing);
     let Some((first, rest)) = existing.split_first() else {
         return Ok(());
     };
@@ -410,6 +441,10 @@ pub fn walk(
     let excluded_in_filter = std::sync::Arc::clone(&excluded);
     builder.filter_entry(move |entry| {
         if entry.depth() > 0 && entry.file_name() == ".git" {
+            return false;
+        }
+        // A root inside another is walked as its own root only.
+        if entry.depth() > 0 && !nested.is_empty() && nested.contains(entry.path()) {
             return false;
         }
         // Left out by an ignore file: not counted, as git would not list it.

@@ -616,6 +616,49 @@ fn a_missing_root_is_reported_and_the_others_walked() {
     );
 }
 
+/// `scan dir dir/sub dir`: each file once, and a FIFO in the nested root skipped once (both
+/// were met once by each walk that reached them).
+#[test]
+fn roots_inside_other_roots_and_repeated_roots_are_walked_once() {
+    let dir = tree();
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("app/pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let root = dir.path().to_path_buf();
+    let all = collect(std::slice::from_ref(&root), &WalkOptions::default());
+    let spelled_again = root.join("app/../.");
+    let seen = collect(
+        &[
+            root.clone(),
+            root.join("app"),
+            spelled_again,
+            root.join("app/"),
+        ],
+        &WalkOptions::default(),
+    );
+    assert_eq!(seen.files, all.files);
+    let mut unique = seen.files.clone();
+    unique.dedup();
+    assert_eq!(unique, seen.files, "a file visited twice");
+    assert_eq!(seen.skipped, all.skipped);
+    #[cfg(unix)]
+    assert_eq!(
+        seen.skipped
+            .iter()
+            .filter(|(_, reason)| *reason == SkipReason::Special)
+            .count(),
+        1,
+        "{:?}",
+        seen.skipped
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn symlink_loops_are_reported_not_followed_forever() {
