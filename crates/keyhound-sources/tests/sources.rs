@@ -131,11 +131,7 @@ fn excluded_entries_links_not_followed_and_special_files_are_reported_as_skipped
     let dir = tree();
     std::os::unix::fs::symlink("/etc/hostname", dir.path().join("outside")).unwrap();
     let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    mkfifo(&fifo);
     let options = WalkOptions {
         excludes: vec!["node_modules".into(), "*.min.js".into()],
         ..WalkOptions::default()
@@ -622,14 +618,7 @@ fn a_missing_root_is_reported_and_the_others_walked() {
 fn roots_inside_other_roots_and_repeated_roots_are_walked_once() {
     let dir = tree();
     #[cfg(unix)]
-    {
-        let fifo = dir.path().join("app/pipe");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
-    }
+    mkfifo(&dir.path().join("app/pipe"));
     let root = dir.path().to_path_buf();
     let all = collect(std::slice::from_ref(&root), &WalkOptions::default());
     let spelled_again = root.join("app/../.");
