@@ -97,7 +97,11 @@ impl std::fmt::Debug for CodeOwners {
         f.debug_struct("CodeOwners")
             .field(
                 "rules",
-                &self.sections.iter().map(|s| s.owners.len()).sum::<usize>(),
+                &self
+                    .sections
+                    .iter()
+                    .map(|s| s.matcher.num_ignores())
+                    .sum::<u64>(),
             )
             .finish()
     }

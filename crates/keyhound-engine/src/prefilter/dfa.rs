@@ -72,12 +72,15 @@ impl Dfa {
         for (k, keyword) in keywords.iter().enumerate() {
             let bytes: &[u8] = keyword;
             let prefix = bytes[..bytes.len().min(PREFIX_LEN)].to_ascii_lowercase();
-            let next = prefixes.len();
-            let i = *prefix_index.entry(prefix.clone()).or_insert(next);
-            if i == next {
-                prefixes.push(prefix);
-                prefix_keywords.push(Vec::new());
-            }
+            let i = match prefix_index.get(&prefix) {
+                Some(&i) => i,
+                None => {
+                    prefix_index.insert(prefix.clone(), prefixes.len());
+                    prefixes.push(prefix);
+                    prefix_keywords.push(Vec::new());
+                    prefixes.len() - 1
+                }
+            };
             prefix_keywords[i].push(k as u32);
         }
         let dfa = aho_corasick::dfa::DFA::builder()
