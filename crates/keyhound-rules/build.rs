@@ -1,4 +1,9 @@
-//! Embeds every `rules/*.toml` file of the workspace in the library.
+//! Embeds every `rules/*.toml` file of the workspace in the library, converted to JSON.
+//!
+//! Every scan starts by loading the built-in rules. Parsing their 440 KB of TOML took 8.2 ms, most
+//! of a tiny scan's start-up (20 ms at most, issue 12); the same rules as JSON parse in a fraction
+//! of that. The files are parsed here, at build time, so a file that does not parse fails the build
+//! with the parser's message; their rules are checked when they load, as any rules file's are.
 
 use std::path::PathBuf;
 use std::{env, fs};
@@ -18,16 +23,17 @@ fn main() {
         .unwrap_or_default();
     files.sort();
     let mut out = String::from(
-        "/// The embedded rule files: (file name, TOML text).\npub(crate) static FILES: &[(&str, &str)] = &[\n",
+        "/// The embedded rule files: (file name, its TOML as JSON).\npub(crate) static FILES: &[(&str, &str)] = &[\n",
     );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_name().expect("file has a name").to_string_lossy();
-        let abs = fs::canonicalize(path).expect("rule file path resolves");
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            abs.display().to_string()
-        ));
+        let text = fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let value: toml::Table = toml::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{e}", path.display()));
+        let json = serde_json::to_string(&value).expect("a TOML table serialises to JSON");
+        out.push_str(&format!("    ({name:?}, {json:?}),\n"));
     }
     out.push_str("];\n");
     let dest =
