@@ -8,7 +8,9 @@
 //!   `KEYHOUND_BENCH_DENSE` (skipped when unset): keyword-dense C code.
 //!
 //! A fake credential is inserted every 256 KiB, so the confirm stage runs as it does on real
-//! repositories. Run with `cargo bench -p keyhound-engine`.
+//! repositories. The `startup` group times what every scan does before it reads a byte: loading
+//! the built-in rules and building the engine (its prefilter), most of a tiny scan's start-up
+//! (issue 12: under 20 ms, process start to exit). Run with `cargo bench -p keyhound-engine`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,14 @@ fn corpus(dir: &Path, extensions: &[&str]) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let rules = RuleSet::builtin().expect("built-in rules load");
+    let mut startup = c.benchmark_group("startup");
+    startup.bench_function("load_builtin_rules", |b| {
+        b.iter(|| black_box(RuleSet::builtin().expect("built-in rules load")))
+    });
+    startup.bench_function("build_engine", |b| {
+        b.iter(|| black_box(Engine::new(&rules, EngineOptions::default()).expect("engine builds")))
+    });
+    startup.finish();
     let mut corpora = vec![("sparse", corpus(&corpus_dir(), SPARSE))];
     if let Some(dir) = std::env::var_os("KEYHOUND_BENCH_DENSE") {
         corpora.push(("dense", corpus(Path::new(&dir), DENSE)));
