@@ -1950,6 +1950,72 @@ fn history_findings_carry_their_lifecycle_owners_and_history_nhi_risks() {
 }
 
 #[test]
+fn without_codeowners_at_head_owners_come_from_each_introducing_commits_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git_init(repo);
+    let dev = ("Dana Dev", "dana@ledger.invalid");
+    let (first, second, third) = (github_pat(71), github_pat(72), github_pat(73));
+    let env = |token: &str| format!("GITHUB_TOKEN={token}\n");
+    commit_as(
+        repo,
+        &[("CODEOWNERS", Some("* @org/everyone\n/svc/ @org/svc-v1\n"))],
+        "Owners",
+        dev,
+        "2023-01-01T10:00:00Z",
+    );
+    // Two secrets under the same CODEOWNERS text, one after it changed.
+    for (i, (path, token)) in [("svc/a.env", &first), ("svc/b.env", &second)]
+        .into_iter()
+        .enumerate()
+    {
+        commit_as(
+            repo,
+            &[(path, Some(&env(token)))],
+            "Settings",
+            dev,
+            &format!("2023-02-0{}T10:00:00Z", i + 1),
+        );
+    }
+    commit_as(
+        repo,
+        &[("CODEOWNERS", Some("* @org/everyone\n/svc/ @org/svc-v2\n"))],
+        "New owners",
+        dev,
+        "2023-03-01T10:00:00Z",
+    );
+    commit_as(
+        repo,
+        &[("svc/c.env", Some(&env(&third)))],
+        "More settings",
+        dev,
+        "2023-03-02T10:00:00Z",
+    );
+    commit_as(
+        repo,
+        &[("CODEOWNERS", None)],
+        "No more owners",
+        dev,
+        "2023-04-01T10:00:00Z",
+    );
+
+    let out = run_in(
+        repo,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    for (token, team) in [
+        (&first, "@org/svc-v1"),
+        (&second, "@org/svc-v1"),
+        (&third, "@org/svc-v2"),
+    ] {
+        let f = finding(&report, token);
+        assert_eq!(f["owner"]["codeowners"], serde_json::json!([team]), "{f}");
+    }
+}
+
+#[test]
 fn utf16_and_utf32_files_are_decoded_and_scanned_with_their_own_lines() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = github_pat(101);

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use keyhound_findings::{CODEOWNERS_LOCATIONS, CodeOwners, Commit, Lifecycle, Owner, Status};
 use keyhound_report::SkipReason;
@@ -317,10 +318,14 @@ fn owner(
     }
 }
 
-/// The CODEOWNERS file of HEAD and of other commits, each read once.
+/// The CODEOWNERS file of HEAD and of other commits, each read once and each distinct text
+/// parsed once: where HEAD has none, the file of every commit that introduced a secret is
+/// asked for, and those are mostly the same text (a large file takes milliseconds to parse:
+/// GitLab's, 1,549 lines, 15 ms).
 struct CodeOwnersAt<'a> {
     repo: &'a GitRepository,
-    read: HashMap<Option<ObjectId>, Option<std::rc::Rc<CodeOwners>>>,
+    read: HashMap<Option<ObjectId>, Option<Rc<CodeOwners>>>,
+    parsed: HashMap<Vec<u8>, Rc<CodeOwners>>,
 }
 
 impl<'a> CodeOwnersAt<'a> {
@@ -328,24 +333,24 @@ impl<'a> CodeOwnersAt<'a> {
         Self {
             repo,
             read: HashMap::new(),
+            parsed: HashMap::new(),
         }
     }
 
     /// The first CODEOWNERS file of [`CODEOWNERS_LOCATIONS`] in `commit`'s tree (HEAD's for
     /// `None`).
-    fn at(
-        &mut self,
-        commit: Option<ObjectId>,
-        scanner: &Scanner<'_>,
-    ) -> Option<std::rc::Rc<CodeOwners>> {
+    fn at(&mut self, commit: Option<ObjectId>, scanner: &Scanner<'_>) -> Option<Rc<CodeOwners>> {
+        let (repo, parsed) = (self.repo, &mut self.parsed);
         self.read
             .entry(commit)
             .or_insert_with(|| {
                 CODEOWNERS_LOCATIONS.iter().find_map(|location| {
-                    match self.repo.file_at(commit, location) {
-                        Ok(Some(bytes)) => Some(std::rc::Rc::new(CodeOwners::parse(
-                            &String::from_utf8_lossy(&bytes),
-                        ))),
+                    match repo.file_at(commit, location) {
+                        Ok(Some(bytes)) => {
+                            Some(Rc::clone(parsed.entry(bytes).or_insert_with_key(|bytes| {
+                                Rc::new(CodeOwners::parse(&String::from_utf8_lossy(bytes)))
+                            })))
+                        }
                         Ok(None) => None,
                         Err(e) => {
                             scanner.sink.error(e.to_string());
