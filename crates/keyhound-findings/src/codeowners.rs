@@ -4,6 +4,8 @@
 //! The last matching line wins. GitLab groups lines into sections (`[Section]`, optional
 //! `^[Section]`, with an approval count `[Section][2]` and default owners after the header);
 //! each section is judged on its own and the owners of every section's last match apply.
+//! Section names are not case-sensitive, and sections of the same name are one section, their
+//! lines in file order (as GitLab documents; GitLab's own file has `[Global Search]` twice).
 //! Patterns are matched with the `ignore` crate's gitignore matcher, so `/docs/` is anchored,
 //! `docs/` matches a directory anywhere, `*.rs` any file name, and a directory pattern owns
 //! everything under it.
@@ -140,18 +142,24 @@ impl CodeOwners {
 }
 
 /// The file's lines, pattern and owners each, in sections (lines before any header form the
-/// first). A line without owners takes its section's default owners.
+/// first; headers that name a section met before, in any case, continue it). A line without
+/// owners takes the default owners of the header above it.
 fn sections_of(text: &str) -> Vec<Vec<(String, Vec<String>)>> {
     let mut sections: Vec<Vec<(String, Vec<String>)>> = vec![Vec::new()];
+    let mut by_name: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut current = 0;
     let mut section_owners: Vec<String> = Vec::new();
     for raw in text.lines() {
         let line = strip_comment(raw).trim();
         if line.is_empty() {
             continue;
         }
-        if let Some(header) = section_header(line) {
-            sections.push(Vec::new());
-            section_owners = header;
+        if let Some((name, owners)) = section_header(line) {
+            current = *by_name.entry(name.to_lowercase()).or_insert_with(|| {
+                sections.push(Vec::new());
+                sections.len() - 1
+            });
+            section_owners = owners;
             continue;
         }
         let mut words = split_words(line).into_iter();
@@ -162,7 +170,7 @@ fn sections_of(text: &str) -> Vec<Vec<(String, Vec<String>)>> {
         if owners.is_empty() {
             owners.clone_from(&section_owners);
         }
-        if let Some(section) = sections.last_mut() {
+        if let Some(section) = sections.get_mut(current) {
             section.push((pattern, owners));
         }
     }
@@ -180,13 +188,14 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// A GitLab section header's default owners, if `line` is one: `[Name]`, `^[Name]`,
-/// `[Name][2]`, each optionally followed by owners.
-fn section_header(line: &str) -> Option<Vec<String>> {
+/// A GitLab section header's name (trimmed) and default owners, if `line` is one: `[Name]`,
+/// `^[Name]`, `[Name][2]`, each optionally followed by owners.
+fn section_header(line: &str) -> Option<(&str, Vec<String>)> {
     let rest = line.strip_prefix('^').unwrap_or(line);
     let rest = rest.strip_prefix('[')?;
     let close = rest.find(']')?;
-    if rest[..close].trim().is_empty() {
+    let name = rest[..close].trim();
+    if name.is_empty() {
         return None;
     }
     let mut rest = &rest[close + 1..];
@@ -197,7 +206,7 @@ fn section_header(line: &str) -> Option<Vec<String>> {
         }
         rest = &count[close + 1..];
     }
-    Some(split_words(rest))
+    Some((name, split_words(rest)))
 }
 
 /// Splits on unescaped white space (`\ ` keeps a space in a pattern; other escapes are
@@ -299,6 +308,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn sections_of_the_same_name_in_any_case_are_one_section() {
+        let text = "[Search] @search\nlib/search/ \n\n[Docs] @docs\ndoc/ \n\n\
+                    ^[search] @migrations\nlib/search/migrate/ \n";
+        let owners = CodeOwners::parse(text);
+        // One section: its last match wins, so the earlier line's owners are not added.
+        assert_eq!(
+            owners.owners_of("lib/search/migrate/v2.rb"),
+            ["@migrations"]
+        );
+        assert_eq!(owners.owners_of("lib/search/index.rb"), ["@search"]);
+        assert_eq!(owners.owners_of("doc/search.md"), ["@docs"]);
+    }
+
     /// One matcher a line, each asked about the path and its parents, as the file's lines were
     /// matched before they shared one matcher a section: in each section, the owners of the
     /// last line whose pattern matches.
@@ -332,9 +355,9 @@ mod tests {
     }
 
     /// Every combination of pattern shapes (anchored, unanchored, directory-only, wildcards,
-    /// `**`, escapes, negations, duplicates, lines without owners, sections) over paths at
-    /// several depths: one matcher a section finds exactly the owners that one matcher a line
-    /// finds.
+    /// `**`, escapes, negations, duplicates, lines without owners, sections, repeated ones
+    /// among them) over paths at several depths: one matcher a section finds exactly the owners
+    /// that one matcher a line finds.
     #[test]
     fn one_matcher_a_section_finds_what_one_matcher_a_line_finds() {
         let patterns = [
@@ -391,7 +414,12 @@ mod tests {
             let mut text = String::new();
             for i in 0..1 + next(12) {
                 match next(10) {
-                    0 => text.push_str(&format!("[Section{i}] @lead{i}\n")),
+                    // Three names, in either case: repeated sections are common.
+                    0 => text.push_str(&format!(
+                        "[{}{}] @lead{i}\n",
+                        ["Section", "SECTION"][next(2)],
+                        next(3)
+                    )),
                     1 => text.push_str(&format!("{}\n", patterns[next(patterns.len())])),
                     _ => text.push_str(&format!(
                         "{} @owner{i} @team/{}\n",
