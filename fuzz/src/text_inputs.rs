@@ -7,7 +7,8 @@ use keyhound_findings::CodeOwners;
 
 /// A CODEOWNERS file and paths to look up, from arbitrary bytes (as lossy UTF-8): the file up
 /// to the first NUL, then one path a line. Owners are non-empty, each listed once, the same for
-/// `path` and `./path`, and the same from a second parse.
+/// `path` and `./path`, and the same from a second parse. Each line left out names a line of
+/// the file, with its (non-empty) pattern and a reason, in file order.
 pub fn codeowners(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (file, paths) = text
@@ -15,6 +16,20 @@ pub fn codeowners(data: &[u8]) {
         .unwrap_or((&text, "a/b.txt\nREADME.md"));
     let owners = CodeOwners::parse(file);
     let again = CodeOwners::parse(file);
+    let lines: Vec<&str> = file.lines().collect();
+    let ignored = owners.ignored_lines();
+    for (i, left_out) in ignored.iter().enumerate() {
+        assert!(
+            lines.get(left_out.line.wrapping_sub(1)).is_some() && !left_out.pattern.is_empty(),
+            "{left_out:?} names no line of the file"
+        );
+        assert!(!left_out.reason.is_empty(), "{left_out:?} has no reason");
+        assert!(
+            i == 0 || ignored[i - 1].line <= left_out.line,
+            "{left_out:?} out of order"
+        );
+    }
+    assert_eq!(ignored, again.ignored_lines(), "a second parse differs");
     for path in paths.split('\n').take(16) {
         let found = owners.owners_of(path);
         for (i, owner) in found.iter().enumerate() {

@@ -38,22 +38,57 @@ struct Section {
     owners: Vec<Vec<String>>,
 }
 
+/// One line of the file: its number (1-based), pattern and owners.
+struct Line {
+    number: usize,
+    pattern: String,
+    owners: Vec<String>,
+}
+
+/// A line whose pattern is left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredLine {
+    /// The line's number in the file, 1-based.
+    pub line: usize,
+    /// Its pattern, as written.
+    pub pattern: String,
+    /// Why it is left out.
+    pub reason: String,
+}
+
 impl Section {
-    /// The section of `lines` (pattern and owners each). A line whose pattern does not parse,
-    /// or does not build on its own when the whole set does not, is left out. Negated patterns
-    /// (`!path`) are left out too: CODEOWNERS has no negation, and in one matcher they would
+    /// The section of `lines`, and the lines left out of it (into `ignored`): those whose
+    /// pattern does not parse, or does not build on its own when the whole set does not, and
+    /// negated patterns (`!path`): CODEOWNERS has no negation, and in one matcher they would
     /// hide the lines before them.
-    fn new(lines: Vec<(String, Vec<String>)>) -> Self {
-        let lines: Vec<(String, Vec<String>)> = lines
+    fn new(lines: Vec<Line>, ignored: &mut Vec<IgnoredLine>) -> Self {
+        let mut ignore = |line: &Line, reason: String| {
+            ignored.push(IgnoredLine {
+                line: line.number,
+                pattern: line.pattern.clone(),
+                reason,
+            });
+        };
+        let lines: Vec<Line> = lines
             .into_iter()
-            .filter(|(pattern, _)| !pattern.starts_with('!'))
+            .filter(|line| {
+                if line.pattern.starts_with('!') {
+                    ignore(line, "CODEOWNERS has no negated patterns".to_string());
+                    return false;
+                }
+                if let Err(e) = GitignoreBuilder::new("").add_line(None, &line.pattern) {
+                    ignore(line, e.to_string());
+                    return false;
+                }
+                true
+            })
             .collect();
         let build = |keep: &dyn Fn(usize) -> bool| {
             let mut builder = GitignoreBuilder::new("");
-            for (index, (pattern, _)) in lines.iter().enumerate() {
+            for (index, line) in lines.iter().enumerate() {
                 if keep(index) {
-                    // A pattern that does not parse adds nothing; the rest still build.
-                    let _ = builder.add_line(Some(PathBuf::from(index.to_string())), pattern);
+                    // Every pattern left parses (checked above).
+                    let _ = builder.add_line(Some(PathBuf::from(index.to_string())), &line.pattern);
                 }
             }
             builder.build()
@@ -64,11 +99,14 @@ impl Section {
             let alone: Vec<bool> = (0..lines.len())
                 .map(|i| build(&|j| j == i).is_ok())
                 .collect();
+            for (line, _) in lines.iter().zip(&alone).filter(|(_, ok)| !**ok) {
+                ignore(line, "too large to compile".to_string());
+            }
             build(&|i| alone[i]).unwrap_or_else(|_| Gitignore::empty())
         });
         Self {
             matcher,
-            owners: lines.into_iter().map(|(_, owners)| owners).collect(),
+            owners: lines.into_iter().map(|line| line.owners).collect(),
         }
     }
 
@@ -93,6 +131,8 @@ impl Section {
 pub struct CodeOwners {
     /// Sections in file order; lines before any header form the first.
     sections: Vec<Section>,
+    /// Lines whose pattern is left out, in file order.
+    ignored: Vec<IgnoredLine>,
 }
 
 impl std::fmt::Debug for CodeOwners {
@@ -112,11 +152,21 @@ impl std::fmt::Debug for CodeOwners {
 
 impl CodeOwners {
     /// Parses the file's text. Lines whose pattern does not parse are left out (GitHub does
-    /// the same and flags them in its UI).
+    /// the same and flags them in its UI), and listed in [`CodeOwners::ignored_lines`].
     pub fn parse(text: &str) -> Self {
-        Self {
-            sections: sections_of(text).into_iter().map(Section::new).collect(),
-        }
+        let mut ignored = Vec::new();
+        let sections = sections_of(text)
+            .into_iter()
+            .map(|lines| Section::new(lines, &mut ignored))
+            .collect();
+        ignored.sort_by_key(|line| line.line);
+        Self { sections, ignored }
+    }
+
+    /// The lines whose pattern is left out, in file order, each with why: the owners they
+    /// name are never given, so a user should hear of them.
+    pub fn ignored_lines(&self) -> &[IgnoredLine] {
+        &self.ignored
     }
 
     /// The owners of `path` (relative to the repository root, `/`-separated): in each section,
@@ -151,12 +201,12 @@ impl CodeOwners {
 /// The file's lines, pattern and owners each, in sections (lines before any header form the
 /// first; headers that name a section met before, in any case, continue it). A line without
 /// owners takes the default owners of the header above it.
-fn sections_of(text: &str) -> Vec<Vec<(String, Vec<String>)>> {
-    let mut sections: Vec<Vec<(String, Vec<String>)>> = vec![Vec::new()];
+fn sections_of(text: &str) -> Vec<Vec<Line>> {
+    let mut sections: Vec<Vec<Line>> = vec![Vec::new()];
     let mut by_name: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut current = 0;
     let mut section_owners: Vec<String> = Vec::new();
-    for raw in text.lines() {
+    for (index, raw) in text.lines().enumerate() {
         let line = strip_comment(raw).trim();
         if line.is_empty() {
             continue;
@@ -178,7 +228,11 @@ fn sections_of(text: &str) -> Vec<Vec<(String, Vec<String>)>> {
             owners.clone_from(&section_owners);
         }
         if let Some(section) = sections.get_mut(current) {
-            section.push((pattern, owners));
+            section.push(Line {
+                number: index + 1,
+                pattern,
+                owners,
+            });
         }
     }
     sections
@@ -316,6 +370,25 @@ mod tests {
     }
 
     #[test]
+    fn lines_left_out_are_listed_with_their_number_and_reason() {
+        let owners = CodeOwners::parse(
+            "# owners\n* @everyone\n!vendor/ @nobody\n\n[Docs]\nsrc/[z-a].rs @broken\ndocs/ @docs\n",
+        );
+        let ignored: Vec<(usize, &str)> = owners
+            .ignored_lines()
+            .iter()
+            .map(|l| (l.line, l.pattern.as_str()))
+            .collect();
+        assert_eq!(ignored, [(3, "!vendor/"), (6, "src/[z-a].rs")]);
+        assert!(owners.ignored_lines()[0].reason.contains("negated"));
+        assert!(owners.ignored_lines()[1].reason.contains("invalid range"));
+        // The other lines still apply.
+        assert_eq!(owners.owners_of("docs/a.md"), ["@everyone", "@docs"]);
+        assert_eq!(owners.owners_of("vendor/x.js"), ["@everyone"]);
+        assert!(CodeOwners::parse("* @a\n").ignored_lines().is_empty());
+    }
+
+    #[test]
     fn sections_of_the_same_name_in_any_case_are_one_section() {
         let text = "[Search] @search\nlib/search/ \n\n[Docs] @docs\ndoc/ \n\n\
                     ^[search] @migrations\nlib/search/migrate/ \n";
@@ -338,10 +411,10 @@ mod tests {
             .map(|lines| {
                 lines
                     .into_iter()
-                    .filter_map(|(pattern, owners)| {
+                    .filter_map(|line| {
                         let mut builder = GitignoreBuilder::new("");
-                        builder.add_line(None, &pattern).ok()?;
-                        Some((builder.build().ok()?, owners))
+                        builder.add_line(None, &line.pattern).ok()?;
+                        Some((builder.build().ok()?, line.owners))
                     })
                     .collect()
             })

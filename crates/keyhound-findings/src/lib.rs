@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use keyhound_rules::Rule;
 use serde::Serialize;
 
-pub use codeowners::{CODEOWNERS_LOCATIONS, CodeOwners};
+pub use codeowners::{CODEOWNERS_LOCATIONS, CodeOwners, IgnoredLine};
 pub use lifecycle::{Lifecycle, Owner, Status};
 pub use nhi::{Environment, NhiContext, NhiRisk, environment_of, map_nhi};
 pub use redact::redact;

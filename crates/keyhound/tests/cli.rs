@@ -2648,3 +2648,61 @@ fn an_image_pull_secret_is_reported_only_when_its_docker_config_holds_a_credenti
     assert_eq!(pull_secret["rule_id"], "kubernetes.secret.dockerconfigjson");
     assert_eq!(pull_secret["line"], 7);
 }
+
+#[test]
+fn codeowners_lines_left_out_are_warned_about_and_the_rest_still_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let token = github_pat(81);
+    let codeowners =
+        "* @org/everyone\n/deploy/[z-a]/ @org/broken\n!vendor/ @org/nobody\n/deploy/ @org/sre\n";
+    write_tree(
+        root,
+        &[
+            ("CODEOWNERS", codeowners),
+            ("deploy/app.env", &format!("GITHUB_TOKEN={token}\n")),
+        ],
+    );
+    let out = run_in(
+        root,
+        &["scan", "-q", "--format", "json", "--show-secrets", "."],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: ")
+            && err.contains("CODEOWNERS:2: pattern `/deploy/[z-a]/` left out"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CODEOWNERS:3: pattern `!vendor/` left out"),
+        "{err}"
+    );
+    assert_eq!(err.matches("warning: ").count(), 2, "{err}");
+    let report = json(&out);
+    let f = finding(&report, &token);
+    assert_eq!(
+        f["owner"]["codeowners"],
+        serde_json::json!(["@org/sre"]),
+        "{f}"
+    );
+
+    // In a repository, the file at HEAD is named so.
+    git_init(root);
+    commit_as(
+        root,
+        &[("CODEOWNERS", Some(codeowners))],
+        "Owners",
+        ("Dana Dev", "dana@ledger.invalid"),
+        "2023-01-01T10:00:00Z",
+    );
+    let out = run_in(root, &["scan", "-q", "--format", "json", "."]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("CODEOWNERS at HEAD:2: pattern `/deploy/[z-a]/` left out"),
+        "{err}"
+    );
+    // Each line once, though the file served both the working tree's and the history's
+    // findings.
+    assert_eq!(err.matches("warning: ").count(), 2, "{err}");
+}

@@ -348,7 +348,9 @@ impl<'a> CodeOwnersAt<'a> {
                     match repo.file_at(commit, location) {
                         Ok(Some(bytes)) => {
                             Some(Rc::clone(parsed.entry(bytes).or_insert_with_key(|bytes| {
-                                Rc::new(CodeOwners::parse(&String::from_utf8_lossy(bytes)))
+                                let at = commit.map_or("HEAD".to_string(), |c| c.to_string());
+                                let name = format!("{location} at {at}");
+                                Rc::new(super::parse_codeowners(&name, bytes, scanner.sink))
                             })))
                         }
                         Ok(None) => None,

@@ -291,7 +291,7 @@ fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
     CODEOWNERS_LOCATIONS.iter().find_map(|location| {
         let path = base.join(location);
         match keyhound_sources::read_support_file(&path, MAX_CODEOWNERS) {
-            Ok(Some(bytes)) => Some(CodeOwners::parse(&String::from_utf8_lossy(&bytes))),
+            Ok(Some(bytes)) => Some(parse_codeowners(&path.display().to_string(), &bytes, sink)),
             Ok(None) => None,
             Err(e) => {
                 sink.error(format!("{}: cannot read: {e}", path.display()));
@@ -299,6 +299,19 @@ fn working_tree_codeowners(root: &Path, sink: &Sink) -> Option<CodeOwners> {
             }
         }
     })
+}
+
+/// Parses the CODEOWNERS file `name`, with a warning for each line whose pattern is left out
+/// (its owners would otherwise be missing without a word).
+pub(crate) fn parse_codeowners(name: &str, bytes: &[u8], sink: &Sink) -> CodeOwners {
+    let owners = CodeOwners::parse(&String::from_utf8_lossy(bytes));
+    for line in owners.ignored_lines() {
+        sink.warning(format!(
+            "{name}:{}: pattern `{}` left out: {}",
+            line.line, line.pattern, line.reason
+        ));
+    }
+    owners
 }
 
 /// What the walker puts before the paths under `root`: `root/`, or nothing for `.`.

@@ -93,6 +93,13 @@ impl Sink {
             .push(message);
     }
 
+    /// Reports a warning on stderr at once: something the user should fix that costs no
+    /// finding and is no error of the scan.
+    pub(crate) fn warning(&self, message: String) {
+        self.progress
+            .suspend(|| eprintln!("keyhound: warning: {message}"));
+    }
+
     /// Reports the input `what` (a path) as unreadable: an error, and a skip.
     pub(crate) fn unreadable(&self, what: &str, message: String) {
         self.error(message);
