@@ -24,10 +24,10 @@ impl Searchers {
         let mut simd: Vec<Prefilter> = Vec::new();
         // `Auto` runs one of these or the scalar DFA, so it needs no search of its own.
         for kind in [PrefilterKind::Simd, PrefilterKind::Avx2] {
-            if let Ok(prefilter) = Prefilter::new(keywords, kind) {
-                if simd.iter().all(|built| built.kind() != prefilter.kind()) {
-                    simd.push(prefilter);
-                }
+            if let Ok(prefilter) = Prefilter::new(keywords, kind)
+                && simd.iter().all(|built| built.kind() != prefilter.kind())
+            {
+                simd.push(prefilter);
             }
         }
         Self {
