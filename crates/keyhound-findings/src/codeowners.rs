@@ -69,44 +69,45 @@ impl Section {
                 reason,
             });
         };
-        let lines: Vec<Line> = lines
-            .into_iter()
-            .filter(|line| {
-                if line.pattern.starts_with('!') {
-                    ignore(line, "CODEOWNERS has no negated patterns".to_string());
-                    return false;
-                }
-                if let Err(e) = GitignoreBuilder::new("").add_line(None, &line.pattern) {
-                    ignore(line, e.to_string());
-                    return false;
-                }
-                true
-            })
-            .collect();
-        let build = |keep: &dyn Fn(usize) -> bool| {
-            let mut builder = GitignoreBuilder::new("");
-            for (index, line) in lines.iter().enumerate() {
-                if keep(index) {
-                    // Every pattern left parses (checked above).
-                    let _ = builder.add_line(Some(PathBuf::from(index.to_string())), &line.pattern);
-                }
+        // Each pattern is parsed once, into the section's matcher; one that does not parse
+        // adds nothing to it. Its index among the lines kept is its `from`.
+        let from = |index: usize| Some(PathBuf::from(index.to_string()));
+        let mut builder = GitignoreBuilder::new("");
+        let mut kept: Vec<Line> = Vec::with_capacity(lines.len());
+        for line in lines {
+            if line.pattern.starts_with('!') {
+                ignore(&line, "CODEOWNERS has no negated patterns".to_string());
+                continue;
             }
-            builder.build()
-        };
-        let matcher = build(&|_| true).unwrap_or_else(|_| {
+            match builder.add_line(from(kept.len()), &line.pattern) {
+                Ok(_) => kept.push(line),
+                Err(e) => ignore(&line, e.to_string()),
+            }
+        }
+        let matcher = builder.build().unwrap_or_else(|_| {
             // Only a set too large for the regex engine gets here: keep the lines that build
             // on their own.
-            let alone: Vec<bool> = (0..lines.len())
+            let build = |keep: &dyn Fn(usize) -> bool| {
+                let mut builder = GitignoreBuilder::new("");
+                for (index, line) in kept.iter().enumerate() {
+                    if keep(index) {
+                        // Every kept pattern parses (it did above).
+                        let _ = builder.add_line(from(index), &line.pattern);
+                    }
+                }
+                builder.build()
+            };
+            let alone: Vec<bool> = (0..kept.len())
                 .map(|i| build(&|j| j == i).is_ok())
                 .collect();
-            for (line, _) in lines.iter().zip(&alone).filter(|(_, ok)| !**ok) {
+            for (line, _) in kept.iter().zip(&alone).filter(|(_, ok)| !**ok) {
                 ignore(line, "too large to compile".to_string());
             }
             build(&|i| alone[i]).unwrap_or_else(|_| Gitignore::empty())
         });
         Self {
             matcher,
-            owners: lines.into_iter().map(|line| line.owners).collect(),
+            owners: kept.into_iter().map(|line| line.owners).collect(),
         }
     }
 
