@@ -103,7 +103,14 @@ impl Section {
             for (line, _) in kept.iter().zip(&alone).filter(|(_, ok)| !**ok) {
                 ignore(line, "too large to compile".to_string());
             }
-            build(&|i| alone[i]).unwrap_or_else(|_| Gitignore::empty())
+            build(&|i| alone[i]).unwrap_or_else(|_| {
+                // Each builds alone, not all together: the section has no matcher, and every
+                // line of it is said to be left out rather than its owners dropped silently.
+                for (line, _) in kept.iter().zip(&alone).filter(|(_, ok)| **ok) {
+                    ignore(line, "its section is too large to compile".to_string());
+                }
+                Gitignore::empty()
+            })
         });
         Self {
             matcher,
